@@ -1,0 +1,134 @@
+"""The hub registry: which hubs exist, whose they are, where, and how much they can hold.
+
+    parse_hubs(text)            JSON lines -> registry frame (HUB_SCHEMA)
+    upsert_hub(registry, hub)   registry frame with one hub added or replaced
+    check_events(events, reg)   events whose hub is registered and belongs to their carrier
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Literal
+
+import polars as pl
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from core.errors import ConfigError
+from core.events import CARRIER_PATTERN, MAX_HUB_ID_CHARS, REJECT_SCHEMA
+
+TIERS = ("national", "regional", "city", "terminal")
+TIER_DTYPE = pl.Enum(list(TIERS))
+
+HUB_SCHEMA: dict[str, pl.DataType] = {
+    "hub_id": pl.String(),
+    "carrier": pl.String(),
+    "name": pl.String(),
+    "province": pl.String(),
+    "city": pl.String(),
+    "lat": pl.Float64(),
+    "lon": pl.Float64(),
+    "tier": TIER_DTYPE,
+    "storage_capacity": pl.Int64(),
+    "sort_capacity_per_hour": pl.Int64(),
+    "key_node": pl.Boolean(),
+}
+
+
+class HubSpec(BaseModel):
+    """One registered hub (a line of the hubs file, or the body of ``PUT /v1/hubs/{hub_id}``)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "hub_id": "ZTO-HZ01",
+                    "carrier": "ZTO",
+                    "name": "中通杭州转运中心",
+                    "province": "浙江",
+                    "city": "杭州",
+                    "lat": 30.27,
+                    "lon": 120.15,
+                    "tier": "national",
+                    "storage_capacity": 600000,
+                    "sort_capacity_per_hour": 120000,
+                    "key_node": True,
+                }
+            ]
+        },
+    )
+
+    hub_id: Annotated[str, Field(min_length=1, max_length=MAX_HUB_ID_CHARS)]
+    carrier: Annotated[str, Field(pattern=CARRIER_PATTERN)]
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    province: Annotated[str, Field(min_length=1, max_length=50)]
+    city: Annotated[str, Field(min_length=1, max_length=50)]
+    lat: Annotated[float, Field(ge=-90, le=90)]
+    lon: Annotated[float, Field(ge=-180, le=180)]
+    tier: Literal["national", "regional", "city", "terminal"]
+    storage_capacity: Annotated[int, Field(ge=0, description="parcels the site can hold")]
+    sort_capacity_per_hour: Annotated[int, Field(ge=0)]
+    key_node: bool = False
+
+
+def empty_registry() -> pl.DataFrame:
+    """A registry with no hubs."""
+    return pl.DataFrame(schema=HUB_SCHEMA)
+
+
+def hubs_frame(hubs: list[HubSpec]) -> pl.DataFrame:
+    """A registry frame from validated hubs; a later duplicate hub_id replaces an earlier one."""
+    if not hubs:
+        return empty_registry()
+    frame = pl.DataFrame([hub.model_dump() for hub in hubs], schema=HUB_SCHEMA)
+    return frame.unique("hub_id", keep="last", maintain_order=True)
+
+
+def parse_hubs(text: str, *, source: str = "hubs file") -> pl.DataFrame:
+    """Parse a hubs file (JSON lines, one hub per line; blank lines and ``#`` comments skipped).
+
+    Raises ``ConfigError`` naming the line, the field and the rule of the first bad hub.
+    """
+    hubs: list[HubSpec] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        try:
+            hubs.append(HubSpec.model_validate(json.loads(stripped)))
+        except json.JSONDecodeError as error:
+            raise ConfigError(f"{source} line {number}: not valid JSON: {error}") from error
+        except ValidationError as error:
+            first = error.errors()[0]
+            field = ".".join(str(part) for part in first["loc"]) or "(line)"
+            raise ConfigError(f"{source} line {number}: {field}: {first['msg']}") from error
+    return hubs_frame(hubs)
+
+
+def upsert_hub(registry: pl.DataFrame, hub: HubSpec) -> pl.DataFrame:
+    """The registry with ``hub`` added, or replacing the hub of the same id in place."""
+    row = hubs_frame([hub])
+    if registry.filter(pl.col("hub_id") == hub.hub_id).height == 0:
+        return pl.concat([registry, row])
+    return registry.update(row, on="hub_id")
+
+
+def check_events(events: pl.DataFrame, registry: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Split decoded events into those of a registered hub of the same carrier, and rejects.
+
+    ``events`` must carry the ``index`` column of ``decode_batch``; rejects use ``REJECT_SCHEMA``.
+    """
+    owners = registry.select("hub_id", pl.col("carrier").alias("hub_carrier"))
+    joined = events.join(owners, on="hub_id", how="left")
+    unknown = pl.col("hub_carrier").is_null()
+    wrong_carrier = pl.col("hub_carrier") != pl.col("carrier")
+    rejects = joined.filter(unknown | wrong_carrier).select(
+        pl.col("index").cast(pl.UInt32),
+        pl.when(unknown).then(pl.lit("hub_id")).otherwise(pl.lit("carrier")).alias("field"),
+        pl.when(unknown)
+        .then(pl.lit("must be a registered hub"))
+        .otherwise(pl.format("must match the hub's carrier ({})", pl.col("hub_carrier")))
+        .alias("reason"),
+    )
+    valid = joined.filter(~unknown & ~wrong_carrier).drop("hub_carrier")
+    return valid, rejects.cast(REJECT_SCHEMA)  # type: ignore[arg-type]

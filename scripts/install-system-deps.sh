@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Debian packages the tests start for real: PostgreSQL, Prometheus (with promtool), Alertmanager,
+# Chromium for the board. Idempotent: does nothing when all are present. Needs root (or sudo).
+set -euo pipefail
+
+need=()
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
+command -v promtool >/dev/null 2>&1 || need+=(prometheus)
+command -v prometheus-alertmanager >/dev/null 2>&1 || need+=(prometheus-alertmanager)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+
+if [ ${#need[@]} -eq 0 ]; then
+  echo "system packages: all present"
+  exit 0
+fi
+
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+echo "system packages: installing ${need[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+# --no-install-recommends keeps the install small; policy-rc.d stops Debian from starting the
+# daemons for us: the tests start their own on loopback.
+printf '#!/bin/sh\nexit 101\n' | $sudo tee /usr/sbin/policy-rc.d >/dev/null
+$sudo chmod +x /usr/sbin/policy-rc.d
+$sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+$sudo rm -f /usr/sbin/policy-rc.d
+echo "system packages: done"
