@@ -1,0 +1,281 @@
+"""What one service process holds while it runs, and the background tasks that keep it current.
+
+    Runtime.open(settings)     topics, producer, consumer group, network view, alert store
+    tasks: consume            consumers.HubEventConsumer.run
+           network view       hub-status and hub-registry readers
+           tick               every evaluate_interval_s: hub states → publish → rules → alerts
+           deliver            alert outbox delivery
+    Runtime.close()            checkpoint, commit, leave the group, close everything
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import polars as pl
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+from fastapi import Depends, Request
+from prometheus_client import CollectorRegistry, Counter
+
+from alerts.service import AlertService
+from app.api.deps import Principal
+from app.keys import KeyStore
+from app.ratelimit import RateLimiter
+from app.settings import Settings
+from consumers.consumer import HubEventConsumer
+from consumers.metrics import PipelineMetrics
+from consumers.network_view import NetworkView, publish_states
+from consumers.topics import TopicNames, ensure_topics
+from core.config import RiskConfig
+from core.engine import HUB_STATE_SCHEMA, Engine, network_signals
+from core.errors import BrokerUnavailableError
+from core.events import HubEvent
+from core.registry import HubSpec, empty_registry, parse_hubs, upsert_hub
+from core.signals import empty_signals
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Snapshot:
+    """The view the API and /metrics read: refreshed at every evaluation tick."""
+
+    hub_states: pl.DataFrame
+    signals: pl.DataFrame
+    watermark: datetime | None
+    at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+class Runtime:
+    """Everything one ``peakwatch serve`` process runs."""
+
+    def __init__(self, settings: Settings, registry: pl.DataFrame, metrics: CollectorRegistry) -> None:
+        self.settings = settings
+        self.registry = registry
+        self.metrics_registry = metrics
+        self.topics = TopicNames(
+            events=settings.events_topic,
+            dlq=settings.dlq_topic,
+            status=settings.status_topic,
+            checkpoints=settings.checkpoint_topic,
+        )
+        self.engine = Engine(registry, RiskConfig.from_mapping(settings.risk))
+        self.pipeline_metrics = PipelineMetrics(metrics)
+        self.rate_limiter = RateLimiter(settings.rate_limits, settings.default_rate_per_s)
+        self.ingest_counter = Counter(
+            "peakwatch_ingest_events",
+            "POST /v1/events items by outcome.",
+            ["carrier", "outcome"],
+            registry=metrics,
+        )
+        self.snapshot = Snapshot(HUB_STATE_SCHEMA_EMPTY(), empty_signals(), None)
+        self.producer: Any = None
+        self.consumer: HubEventConsumer | None = None
+        self.network: NetworkView | None = None
+        self.alerts: AlertService | None = None
+        self.keys: KeyStore | None = None
+        self._owners: dict[str, str] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+        self._refresh_owners()
+
+    # -- registry --------------------------------------------------------------------------
+
+    def _refresh_owners(self) -> None:
+        self._owners = dict(zip(self.registry["hub_id"], self.registry["carrier"], strict=True))
+
+    def hub_owners(self) -> dict[str, str]:
+        """hub_id → carrier code of every registered hub."""
+        return self._owners
+
+    async def put_hub(self, hub: HubSpec) -> None:
+        """Add or change a hub, here and (through Kafka) on every replica."""
+        self.registry = upsert_hub(self.registry, hub)
+        self._refresh_owners()
+        self.engine.set_registry(self.registry)
+
+    # -- ingest ----------------------------------------------------------------------------
+
+    async def produce_events(self, events: list[HubEvent]) -> None:
+        """Store events in Kafka (acks=all, key = hub_id); raise if Kafka cannot take them all."""
+        if not events:
+            return
+        try:
+            futures = [
+                await self.producer.send(
+                    self.topics.events, value=event.to_record(), key=event.hub_id.encode()
+                )
+                for event in events
+            ]
+            await asyncio.wait_for(asyncio.gather(*futures), self.settings.produce_timeout_s)
+        except (KafkaError, TimeoutError) as error:
+            raise BrokerUnavailableError(str(error) or error.__class__.__name__) from error
+
+    def count_ingest(self, principal: Principal, *, accepted: int, rejected: int) -> None:
+        """Count items of a batch in ``peakwatch_ingest_events_total``."""
+        carrier = principal.carrier or principal.role
+        self.ingest_counter.labels(carrier, "accepted").inc(accepted)
+        self.ingest_counter.labels(carrier, "rejected").inc(rejected)
+
+    # -- the evaluation tick ---------------------------------------------------------------
+
+    async def tick(self) -> None:
+        """Hub states → hub-status → rules → alerts; then refresh the snapshot."""
+        consumer = self.consumer
+        assert consumer is not None and self.network is not None
+        async with consumer.lock:
+            local = await asyncio.to_thread(self.engine.hub_states)
+            hub_signals = await asyncio.to_thread(self.engine.evaluate)
+            watermark = self.engine.watermark()
+        owned = local.filter(pl.col("last_event_at").is_not_null())
+        await publish_states(self.producer, self.topics.status, owned)
+        merged = self._merge_view(owned)
+        evaluates_network = 0 in consumer.assigned
+        signals = hub_signals
+        if evaluates_network and watermark is not None:
+            network = network_signals(merged, at=watermark, config=self.engine.config)
+            signals = pl.concat([hub_signals, network])
+        if self.alerts is not None and consumer.caught_up and watermark is not None:
+            await self.alerts.process(
+                signals,
+                now=watermark,
+                owned_hubs=set(owned["hub_id"].to_list()),
+                evaluates_network=evaluates_network,
+            )
+        self.snapshot = Snapshot(merged, signals, watermark)
+        if watermark is not None:
+            lag_s = (datetime.now(UTC) - watermark).total_seconds()
+            self.pipeline_metrics.watermark_lag.set(lag_s)
+
+    def _merge_view(self, owned: pl.DataFrame) -> pl.DataFrame:
+        """Every registered hub: our rows, then other replicas' published rows, else unknown."""
+        assert self.network is not None
+        remote = self.network.frame(HUB_STATE_SCHEMA)
+        remote = remote.filter(~pl.col("hub_id").is_in(owned["hub_id"].implode()))
+        known = pl.concat([owned, remote])
+        unknown = self.engine.hub_states().filter(
+            ~pl.col("hub_id").is_in(known["hub_id"].implode())
+        )
+        return pl.concat([known, unknown]).filter(pl.col("hub_id").is_in(self.registry["hub_id"].implode()))
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Connect to Kafka, create topics, join the group and start the background tasks."""
+        settings = self.settings
+        await ensure_topics(
+            settings.kafka_bootstrap,
+            self.topics,
+            partitions=settings.events_partitions,
+            replication_factor=settings.replication_factor,
+        )
+        self.producer = AIOKafkaProducer(
+            bootstrap_servers=settings.kafka_bootstrap,
+            acks="all",
+            enable_idempotence=True,
+            linger_ms=5,
+            compression_type="lz4",
+            max_batch_size=256 * 1024,
+        )
+        await self.producer.start()
+        self.network = NetworkView(bootstrap=settings.kafka_bootstrap, topic=self.topics.status)
+        await self.network.start()
+        self.consumer = HubEventConsumer(
+            bootstrap=settings.kafka_bootstrap,
+            topics=self.topics,
+            group=settings.consumer_group,
+            engine=self.engine,
+            registry=lambda: self.registry,
+            metrics=self.pipeline_metrics,
+            max_batch_records=settings.max_batch_records,
+            checkpoint_interval_s=settings.checkpoint_interval_s,
+        )
+        await self.consumer.start()
+        self._spawn(self.consumer.run(), "consume")
+        self._spawn(self.network.run(), "network view")
+        self._spawn(self._every(settings.evaluate_interval_s, self.tick), "tick")
+        if self.alerts is not None:
+            alerts = self.alerts
+
+            async def deliver() -> None:
+                await alerts.deliver_due(wall_now=datetime.now(UTC))
+
+            self._spawn(self._every(1.0, deliver), "deliver")
+
+    def _spawn(self, coroutine: Coroutine[Any, Any, None], name: str) -> None:
+        self._tasks.append(asyncio.create_task(coroutine, name=name))
+
+    @staticmethod
+    async def _every(period_s: float, action: Any) -> None:
+        while True:
+            await asyncio.sleep(period_s)
+            try:
+                await action()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("background step failed; trying again in %.1f s", period_s)
+
+    async def close(self) -> None:
+        """Stop the tasks, checkpoint and leave the group, close clients."""
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        if self.consumer is not None:
+            await self.consumer.stop()
+        if self.network is not None:
+            await self.network.stop()
+        if self.producer is not None:
+            await self.producer.stop()
+
+    # -- readiness -------------------------------------------------------------------------
+
+    def readiness(self) -> tuple[bool, dict[str, Any]]:
+        """(ready, details): consuming, assigned, caught up within the configured lag."""
+        consumer = self.consumer
+        if consumer is None:
+            return False, {"consuming": False}
+        lag = consumer.lag_records() if consumer.assigned else None
+        details = {
+            "consuming": True,
+            "assigned_partitions": sorted(consumer.assigned),
+            "caught_up": consumer.caught_up,
+            "lag_records": lag,
+            "network_view_loaded": self.network is not None and self.network.loaded,
+        }
+        ready = (
+            bool(consumer.assigned)
+            and consumer.caught_up
+            and lag is not None
+            and lag <= self.settings.ready_max_lag_records
+        )
+        return ready, details
+
+
+def HUB_STATE_SCHEMA_EMPTY() -> pl.DataFrame:  # noqa: N802 - reads as the constant it builds
+    """An empty hub-state frame."""
+    return pl.DataFrame(schema=HUB_STATE_SCHEMA)
+
+
+def load_registry(settings: Settings) -> pl.DataFrame:
+    """The hubs file of the settings, or an empty registry."""
+    if settings.hubs_file is None:
+        return empty_registry()
+    return parse_hubs(settings.hubs_file.read_text(encoding="utf-8"), source=str(settings.hubs_file))
+
+
+def get_runtime(request: Request) -> Runtime:
+    """The process's runtime (set by the app's lifespan)."""
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]

@@ -1,0 +1,294 @@
+"""The hub-events consumer: Kafka in, core state out, nothing lost and nothing counted twice.
+
+    getmany (bounded) → worker thread: decode + registry check + engine.apply (one Polars pass)
+      → DLQ records produced (acks=all) → offsets committed
+    every checkpoint_interval_s: engine state per partition → hub-state-checkpoints (acks=all)
+    on assignment: load each new partition's checkpoint, seek to its offset, replay to the end
+      before the partition counts as caught up (alerting waits for that)
+    on revocation: checkpoint, commit, forget the partition's hubs
+
+Back-pressure: the loop pulls a bounded batch only after the previous one is applied, so memory
+is bounded by ``max_batch_records`` and aiokafka's fetch buffer; a slow core slows fetching, it
+never queues without limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import polars as pl
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import KafkaError
+
+from consumers.batch import BatchOutcome, RawBatch, process_batch
+from consumers.checkpoints import Checkpoint, read_checkpoints, write_checkpoints
+from consumers.dlq import send_dead_letters
+from consumers.metrics import PipelineMetrics
+from consumers.topics import TopicNames
+from core.engine import Engine
+
+log = logging.getLogger(__name__)
+
+
+class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, owner: HubEventConsumer) -> None:
+        self.owner = owner
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        await self.owner.release({tp.partition for tp in revoked})
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        await self.owner.recover({tp.partition for tp in assigned})
+
+
+class HubEventConsumer:
+    """Consumes ``hub-events`` in a consumer group and keeps ``engine`` up to date."""
+
+    def __init__(
+        self,
+        *,
+        bootstrap: str,
+        topics: TopicNames,
+        group: str,
+        engine: Engine,
+        registry: Callable[[], pl.DataFrame],
+        metrics: PipelineMetrics,
+        max_batch_records: int = 20_000,
+        checkpoint_interval_s: float = 10.0,
+    ) -> None:
+        self.bootstrap = bootstrap
+        self.topics = topics
+        self.group = group
+        self.engine = engine
+        self.registry = registry
+        self.metrics = metrics
+        self.max_batch_records = max_batch_records
+        self.checkpoint_interval_s = checkpoint_interval_s
+        self.assigned: set[int] = set()
+        self.next_offsets: dict[int, int] = {}
+        self.catch_up_targets: dict[int, int] = {}
+        self.lock = asyncio.Lock()  # engine access from this loop vs. the evaluation tick
+        self._consumer: Any = None
+        self._producer: Any = None
+        self._last_checkpoint = time.monotonic()
+        self._checkpointed_offsets: dict[int, int] = {}
+        self.last_poll_monotonic = 0.0
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Connect the producer (DLQ, checkpoints) and join the group."""
+        self._producer = AIOKafkaProducer(
+            bootstrap_servers=self.bootstrap,
+            acks="all",
+            enable_idempotence=True,
+            max_request_size=64 * 1024 * 1024,
+            compression_type="lz4",
+            linger_ms=5,
+        )
+        await self._producer.start()
+        self._consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap,
+            group_id=self.group,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_partition_fetch_bytes=4 * 1024 * 1024,
+            fetch_max_bytes=32 * 1024 * 1024,
+            session_timeout_ms=10_000,
+            heartbeat_interval_ms=2_000,
+            max_poll_interval_ms=300_000,
+        )
+        await self._consumer.start()
+        self._consumer.subscribe([self.topics.events], listener=_Rebalance(self))
+
+    async def stop(self) -> None:
+        """Checkpoint what we own, commit, leave the group, close the producer."""
+        if self._consumer is not None:
+            try:
+                await self._checkpoint(self.assigned)
+                await self._commit()
+            except KafkaError as error:
+                log.warning("final checkpoint failed (%s); the next owner replays further", error)
+            await self._consumer.stop()
+            self._consumer = None
+        if self._producer is not None:
+            await self._producer.stop()
+            self._producer = None
+
+    async def run(self) -> None:
+        """Consume until cancelled."""
+        while True:
+            try:
+                await self.poll_once()
+            except asyncio.CancelledError:
+                raise
+            except KafkaError as error:
+                # The broker is away (restart, network): aiokafka reconnects by itself; we
+                # keep our state and our uncommitted offsets and try again.
+                log.warning("kafka error, retrying in 1 s: %s", error)
+                await asyncio.sleep(1.0)
+
+    # -- the loop --------------------------------------------------------------------------
+
+    async def poll_once(self) -> BatchOutcome | None:
+        """Fetch one bounded batch, apply it, dead-letter the bad records, commit."""
+        batches = await self._consumer.getmany(timeout_ms=500, max_records=self.max_batch_records)
+        self.last_poll_monotonic = time.monotonic()
+        outcome = None
+        records = [record for part in batches.values() for record in part]
+        if records:
+            outcome = await self._apply(records)
+            await send_dead_letters(
+                self._producer,
+                outcome.dead_letters,
+                dlq_topic=self.topics.dlq,
+                source_topic=self.topics.events,
+            )
+            for tp, part in batches.items():
+                self.next_offsets[tp.partition] = part[-1].offset + 1
+            await self._commit()
+            self._count(outcome, records)
+        self._update_lag()
+        if time.monotonic() - self._last_checkpoint >= self.checkpoint_interval_s:
+            await self._checkpoint(self.assigned)
+        return outcome
+
+    async def _apply(self, records: list[Any]) -> BatchOutcome:
+        raw = RawBatch(
+            values=[record.value or b"" for record in records],
+            partitions=[record.partition for record in records],
+            offsets=[record.offset for record in records],
+            timestamps_ms=[record.timestamp for record in records],
+        )
+        started = time.perf_counter()
+        async with self.lock:
+            outcome = await asyncio.to_thread(
+                process_batch, self.engine, self.registry(), raw, now=datetime.now(UTC)
+            )
+        self.metrics.batch_duration.observe(time.perf_counter() - started)
+        return outcome
+
+    def _count(self, outcome: BatchOutcome, records: list[Any]) -> None:
+        metrics = self.metrics
+        metrics.batch_records.observe(len(records))
+        metrics.records.labels("applied").inc(outcome.applied)
+        metrics.records.labels("duplicate").inc(outcome.duplicate)
+        metrics.records.labels("late").inc(outcome.late)
+        for letter in outcome.dead_letters:
+            label = "quarantined" if letter.reason_code == "future_ts" else "dead_lettered"
+            metrics.records.labels(label).inc()
+            metrics.dlq.labels(letter.reason_code).inc()
+        now_ms = time.time() * 1000
+        newest_ms = max(record.timestamp for record in records)
+        metrics.state_latency.observe(max(0.0, (now_ms - newest_ms) / 1000))
+
+    def _update_lag(self) -> None:
+        for partition in self.assigned:
+            tp = TopicPartition(self.topics.events, partition)
+            highwater = self._consumer.highwater(tp)
+            if highwater is not None:
+                lag = max(0, highwater - self.next_offsets.get(partition, 0))
+                self.metrics.lag.labels(str(partition)).set(lag)
+
+    async def _commit(self) -> None:
+        offsets = {
+            TopicPartition(self.topics.events, p): offset
+            for p, offset in self.next_offsets.items()
+            if p in self.assigned
+        }
+        if offsets:
+            await self._consumer.commit(offsets)
+
+    # -- state: checkpoints, recovery, rebalance -------------------------------------------
+
+    async def _checkpoint(self, partitions: set[int]) -> None:
+        """Store the state of ``partitions`` whose offset moved since their last checkpoint."""
+        self._last_checkpoint = time.monotonic()
+        moved = [
+            p
+            for p in sorted(partitions)
+            if p in self.next_offsets and self._checkpointed_offsets.get(p) != self.next_offsets[p]
+        ]
+        if not moved or self._producer is None:
+            return
+        async with self.lock:
+            checkpoints = [
+                Checkpoint(p, self.next_offsets[p], self.engine.checkpoint(partitions={p}))
+                for p in moved
+            ]
+        await write_checkpoints(self._producer, self.topics.checkpoints, self.group, checkpoints)
+        for checkpoint in checkpoints:
+            self._checkpointed_offsets[checkpoint.partition] = checkpoint.next_offset
+
+    async def release(self, partitions: set[int]) -> None:
+        """On revocation: checkpoint and commit what we had, then forget those hubs."""
+        try:
+            await self._checkpoint(partitions)
+            await self._commit()
+        except KafkaError as error:
+            log.warning("checkpoint on revocation failed (%s); the next owner replays", error)
+        async with self.lock:
+            self.engine.drop_partitions(partitions)
+        self.assigned -= partitions
+        for partition in partitions:
+            self.next_offsets.pop(partition, None)
+            self.catch_up_targets.pop(partition, None)
+            self._checkpointed_offsets.pop(partition, None)
+        log.info("released partitions %s", sorted(partitions))
+
+    async def recover(self, partitions: set[int]) -> None:
+        """On assignment: rebuild the new partitions' state before they count as caught up."""
+        new = partitions - self.assigned
+        self.assigned = set(partitions)
+        if not new:
+            return
+        checkpoints = await read_checkpoints(
+            self.bootstrap, self.topics.checkpoints, self.group, new
+        )
+        async with self.lock:
+            for checkpoint in checkpoints.values():
+                self.engine.load_checkpoint(checkpoint.state)
+        tps = [TopicPartition(self.topics.events, p) for p in sorted(new)]
+        ends = await self._consumer.end_offsets(tps)
+        for tp in tps:
+            checkpoint = checkpoints.get(tp.partition)
+            if checkpoint is None:
+                await self._consumer.seek_to_beginning(tp)
+                start = (await self._consumer.beginning_offsets([tp]))[tp]
+            else:
+                self._consumer.seek(tp, checkpoint.next_offset)
+                start = checkpoint.next_offset
+                self._checkpointed_offsets[tp.partition] = checkpoint.next_offset
+            self.next_offsets[tp.partition] = start
+            self.catch_up_targets[tp.partition] = ends[tp]
+        log.info(
+            "assigned partitions %s (%d from checkpoints), replaying to %s",
+            sorted(new),
+            len(checkpoints),
+            {tp.partition: ends[tp] for tp in tps},
+        )
+
+    # -- readiness -------------------------------------------------------------------------
+
+    @property
+    def caught_up(self) -> bool:
+        """Every assigned partition has replayed at least to where it stood when assigned."""
+        if not self.assigned:
+            return False
+        return all(
+            self.next_offsets.get(p, 0) >= self.catch_up_targets.get(p, 0) for p in self.assigned
+        )
+
+    def lag_records(self) -> int:
+        """Records behind the high watermark, summed over assigned partitions (0 if unknown)."""
+        total = 0
+        for partition in self.assigned:
+            highwater = self._consumer.highwater(TopicPartition(self.topics.events, partition))
+            if highwater is not None:
+                total += max(0, highwater - self.next_offsets.get(partition, 0))
+        return total

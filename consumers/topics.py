@@ -1,0 +1,60 @@
+"""The service's Kafka topics, created on start when missing.
+
+    hub-events             events, key = hub_id (partitions from settings)
+    hub-events-dlq         records that broke schema v1, with the reason in headers
+    hub-status             compacted: each hub's latest state, key = hub_id (the network view)
+    hub-state-checkpoints  compacted: engine state per events partition, key = partition number
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+
+from core.errors import BrokerUnavailableError
+
+log = logging.getLogger(__name__)
+
+COMPACTED = {"cleanup.policy": "compact", "min.compaction.lag.ms": "0", "segment.ms": "600000"}
+
+
+@dataclass(frozen=True)
+class TopicNames:
+    """Names of the four topics, as configured."""
+
+    events: str = "hub-events"
+    dlq: str = "hub-events-dlq"
+    status: str = "hub-status"
+    checkpoints: str = "hub-state-checkpoints"
+
+
+async def ensure_topics(
+    bootstrap: str, names: TopicNames, *, partitions: int, replication_factor: int = 1
+) -> None:
+    """Create whichever of the topics is missing; existing topics are left as they are."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15_000)
+    try:
+        await admin.start()
+        existing = set(await admin.list_topics())
+        wanted = [
+            NewTopic(names.events, partitions, replication_factor),
+            NewTopic(names.dlq, partitions, replication_factor),
+            NewTopic(names.status, partitions, replication_factor, topic_configs=COMPACTED),
+            NewTopic(names.checkpoints, partitions, replication_factor, topic_configs=COMPACTED),
+        ]
+        missing = [topic for topic in wanted if topic.name not in existing]
+        if not missing:
+            return
+        for topic in missing:
+            try:
+                await admin.create_topics([topic])
+            except TopicAlreadyExistsError:
+                pass  # another replica created it first
+        log.info("created topics %s", ", ".join(topic.name for topic in missing))
+    except KafkaError as error:
+        raise BrokerUnavailableError(f"cannot create topics on {bootstrap}: {error}") from error
+    finally:
+        await admin.close()
