@@ -1,0 +1,173 @@
+"""A real ``peakwatch serve`` process for integration tests, on its own topics and database."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from app.local_kafka import free_port
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+ADMIN_KEY = "test-admin-key"
+
+
+@dataclass
+class Service:
+    """One service process; ``url`` answers once it is ready."""
+
+    url: str
+    admin_key: str
+    env: dict[str, str]
+    log_path: Path
+    process: subprocess.Popen[bytes] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def start(self, *, wait_ready: bool = True, timeout_s: float = 60.0) -> None:
+        """Start the process and wait for /healthz (and /readyz with ``wait_ready``)."""
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "app.cli", "serve"],
+            cwd=REPO_ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        path = "/readyz" if wait_ready else "/healthz"
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"service exited with {self.process.returncode}:\n{self.log()}")
+            try:
+                if httpx.get(self.url + path, timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.3)
+        raise RuntimeError(f"service not up at {self.url}{path} within {timeout_s} s:\n{self.log()}")
+
+    def stop(self) -> None:
+        """SIGTERM and wait (a clean shutdown checkpoints and leaves the group)."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+    def kill(self) -> None:
+        """SIGKILL: no checkpoint, no commit, no goodbye."""
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+        self.process = None
+
+    def log(self) -> str:
+        """The last lines of the service's log."""
+        return self.log_path.read_text(errors="replace")[-4000:]
+
+    def client(self, key: str | None = None) -> httpx.Client:
+        """An HTTP client with a bearer key (the admin key by default)."""
+        return httpx.Client(
+            base_url=self.url,
+            headers={"Authorization": f"Bearer {key or self.admin_key}"},
+            timeout=30,
+        )
+
+
+def make_service(
+    tmp_path: Path,
+    bootstrap: str,
+    hubs_jsonl: str,
+    *,
+    name: str | None = None,
+    overrides: dict[str, str] | None = None,
+) -> Service:
+    """A service with its own topics, group and SQLite file (not started)."""
+    suffix = name or uuid.uuid4().hex[:8]
+    hubs_file = tmp_path / f"hubs-{suffix}.jsonl"
+    hubs_file.write_text(hubs_jsonl, encoding="utf-8")
+    port = free_port()
+    env = {
+        **os.environ,
+        "PEAKWATCH_KAFKA_BOOTSTRAP": bootstrap,
+        "PEAKWATCH_HTTP_PORT": str(port),
+        "PEAKWATCH_HUBS_FILE": str(hubs_file),
+        "PEAKWATCH_ADMIN_KEY": ADMIN_KEY,
+        "PEAKWATCH_DB_URL": f"sqlite+aiosqlite:///{tmp_path / f'peakwatch-{suffix}.db'}",
+        "PEAKWATCH_EVENTS_TOPIC": f"hub-events-{suffix}",
+        "PEAKWATCH_DLQ_TOPIC": f"hub-events-dlq-{suffix}",
+        "PEAKWATCH_STATUS_TOPIC": f"hub-status-{suffix}",
+        "PEAKWATCH_CHECKPOINT_TOPIC": f"hub-state-checkpoints-{suffix}",
+        "PEAKWATCH_CONSUMER_GROUP": f"peakwatch-{suffix}",
+        "PEAKWATCH_EVENTS_PARTITIONS": "4",
+        "PEAKWATCH_EVALUATE_INTERVAL_S": "0.5",
+        "PEAKWATCH_CHECKPOINT_INTERVAL_S": "1.0",
+        **(overrides or {}),
+    }
+    return Service(
+        url=f"http://127.0.0.1:{port}",
+        admin_key=ADMIN_KEY,
+        env=env,
+        log_path=tmp_path / f"service-{suffix}.log",
+        extra={"suffix": suffix, "hubs_file": hubs_file},
+    )
+
+
+def hub_line(hub_id: str, carrier: str, **fields: Any) -> str:
+    """One hubs-file line with sensible defaults."""
+    hub = {
+        "hub_id": hub_id,
+        "carrier": carrier,
+        "name": f"{carrier} {hub_id}",
+        "province": "浙江",
+        "city": "杭州",
+        "lat": 30.27,
+        "lon": 120.15,
+        "tier": "regional",
+        "storage_capacity": 100_000,
+        "sort_capacity_per_hour": 20_000,
+        "key_node": False,
+        **fields,
+    }
+    return json.dumps(hub, ensure_ascii=False)
+
+
+def wait_for(predicate: Any, *, timeout_s: float = 30.0, what: str = "condition") -> Any:
+    """Poll ``predicate`` until it returns a truthy value; fail the test after ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = predicate()
+        if last:
+            return last
+        time.sleep(0.25)
+    pytest.fail(f"timed out after {timeout_s} s waiting for {what} (last value: {last!r})")
+
+
+@pytest.fixture
+def service_factory(tmp_path: Path, kafka_bootstrap: str) -> Iterator[Any]:
+    """Make services for a test; every one is stopped afterwards."""
+    made: list[Service] = []
+
+    def factory(hubs_jsonl: str, **kwargs: Any) -> Service:
+        service = make_service(tmp_path, kafka_bootstrap, hubs_jsonl, **kwargs)
+        made.append(service)
+        return service
+
+    yield factory
+    for service in made:
+        service.kill()
