@@ -1,3 +1,3 @@
 """Fixtures shared by the whole suite. Server fixtures live in tests/support/."""
 
-pytest_plugins = ["tests.support.kafka"]
+pytest_plugins = ["tests.support.kafka", "tests.support.service"]
