@@ -33,6 +33,9 @@ POM = REPO_ROOT / "deploy" / "kafka" / "pom.xml"
 LOG4J = REPO_ROOT / "deploy" / "kafka" / "log4j.properties"
 DEFAULT_STATE_DIR = Path(".peakwatch") / "kafka"
 START_TIMEOUT_S = 90.0
+# Brokers started by this process: kept so that their Popen objects live as long as the broker
+# and are waited on when stopped (no zombies, no "subprocess still running" warnings).
+_CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
 STOP_TIMEOUT_S = 30.0
 
 
@@ -199,6 +202,7 @@ def start(
             stdin=subprocess.DEVNULL,
             start_new_session=True,  # Ctrl-C in a terminal goes to us; we stop the broker cleanly
         )
+    _CHILDREN[process.pid] = process
     (state_dir / "broker.pid").write_text(str(process.pid))
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
@@ -229,13 +233,20 @@ def stop(state_dir: Path = DEFAULT_STATE_DIR, *, kill: bool = False) -> bool:
     else:
         os.kill(pid, signal.SIGKILL)
         time.sleep(0.5)
-        _reap(pid)
+    child = _CHILDREN.pop(pid, None)
+    if child is not None:
+        child.wait(timeout=STOP_TIMEOUT_S)
     (state_dir / "broker.pid").unlink(missing_ok=True)
     return True
 
 
 def _reap(pid: int) -> None:
     """Collect the exit status if the broker is our child, so it does not linger as a zombie."""
+    child = _CHILDREN.get(pid)
+    if child is not None:
+        if child.poll() is not None:
+            del _CHILDREN[pid]
+        return
     try:
         os.waitpid(pid, os.WNOHANG)
     except ChildProcessError:
