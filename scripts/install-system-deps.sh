@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Debian packages the tests start for real: PostgreSQL, Prometheus (with promtool), Alertmanager,
-# Chromium for the board. Idempotent: does nothing when all are present. Needs root (or sudo).
+# Chromium and a Chinese font for the board. Idempotent: does nothing when all are present. Needs root (or sudo).
 set -euo pipefail
 
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+# without a CJK font Chromium draws the board's Chinese as empty boxes in screenshots
+fc-list :lang=zh 2>/dev/null | grep -q . || need+=(fonts-wqy-microhei)
 command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 command -v prometheus-alertmanager >/dev/null 2>&1 || need+=(prometheus-alertmanager)
