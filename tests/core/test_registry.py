@@ -1,0 +1,72 @@
+"""The hub registry: parsing the hubs file, upserts, and checking events against it."""
+
+from __future__ import annotations
+
+import json
+
+import polars as pl
+import pytest
+
+from core.errors import ConfigError
+from core.events import decode_batch
+from core.registry import HubSpec, check_events, parse_hubs, upsert_hub
+
+HUB = {
+    "hub_id": "ZTO-HZ01",
+    "carrier": "ZTO",
+    "name": "中通杭州",
+    "province": "浙江",
+    "city": "杭州",
+    "lat": 30.27,
+    "lon": 120.15,
+    "tier": "national",
+    "storage_capacity": 600_000,
+    "sort_capacity_per_hour": 120_000,
+    "key_node": True,
+}
+
+
+def test_parse_hubs_skips_comments_and_blank_lines() -> None:
+    text = "# hubs\n\n" + json.dumps(HUB, ensure_ascii=False) + "\n"
+    registry = parse_hubs(text)
+    assert registry.height == 1
+    assert registry.row(0, named=True)["storage_capacity"] == 600_000
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("{oops", "line 1: not valid JSON"),
+        (json.dumps({**HUB, "tier": "galactic"}), "line 1: tier"),
+        (json.dumps({**HUB, "storage_capacity": -1}), "line 1: storage_capacity"),
+        (json.dumps({k: v for k, v in HUB.items() if k != "province"}), "line 1: province"),
+    ],
+)
+def test_a_bad_line_names_line_field_and_rule(line: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        parse_hubs(line)
+
+
+def test_upsert_replaces_in_place_and_appends_new() -> None:
+    registry = parse_hubs(json.dumps(HUB))
+    changed = upsert_hub(registry, HubSpec.model_validate({**HUB, "storage_capacity": 1}))
+    assert changed["storage_capacity"].to_list() == [1]
+    added = upsert_hub(changed, HubSpec.model_validate({**HUB, "hub_id": "ZTO-NB01"}))
+    assert added["hub_id"].to_list() == ["ZTO-HZ01", "ZTO-NB01"]
+
+
+def test_events_of_unknown_hubs_or_other_carriers_are_rejected() -> None:
+    registry = parse_hubs(json.dumps(HUB))
+    base = {"ts": 0, "kind": "arrival", "parcels": 1}
+    records = [
+        json.dumps({**base, "event_id": "a", "carrier": "ZTO", "hub_id": "ZTO-HZ01"}).encode(),
+        json.dumps({**base, "event_id": "b", "carrier": "YTO", "hub_id": "ZTO-HZ01"}).encode(),
+        json.dumps({**base, "event_id": "c", "carrier": "ZTO", "hub_id": "NOPE"}).encode(),
+    ]
+    valid, rejects = check_events(decode_batch(records).events, registry)
+    assert valid["event_id"].to_list() == ["a"]
+    assert rejects.sort("index").rows() == [
+        (1, "carrier", "must match the hub's carrier (ZTO)"),
+        (2, "hub_id", "must be a registered hub"),
+    ]
+    assert rejects.schema["index"] == pl.UInt32()
