@@ -59,7 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True)
 
-    serve = commands.add_parser("serve", help="run one service process (API + consumers + alerting)")
+    serve = commands.add_parser(
+        "serve", help="run one service process (API + consumers + alerting)"
+    )
     serve.add_argument("--config", type=Path, help="TOML settings file (PEAKWATCH_* env wins)")
     serve.set_defaults(run=_serve)
 
@@ -67,7 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
     kafka.add_argument("action", choices=["start", "stop"])
     kafka.add_argument("--dir", type=Path, default=Path(".peakwatch/kafka"), help="state directory")
     kafka.add_argument("--port", type=int, help="listener port (default: a free one, kept)")
-    kafka.add_argument("--partitions", type=int, default=12, help="default partitions of new topics")
+    kafka.add_argument(
+        "--partitions", type=int, default=12, help="default partitions of new topics"
+    )
     kafka.set_defaults(run=_kafka)
 
     simulate = commands.add_parser("simulate", help="the Double-11 traffic generator")
@@ -78,7 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``peakwatch``."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     args = build_parser().parse_args(argv)
     try:
         code: int = args.run(args)

@@ -75,12 +75,14 @@ class KeyStore:
                     {"h": digest},
                 )
             ).first()
-        principal = None if row is None else Principal(key_id=row.id, role=row.role, carrier=row.carrier)
+        principal = (
+            None if row is None else Principal(key_id=row.id, role=row.role, carrier=row.carrier)
+        )
         self._cache[digest] = (time.monotonic(), principal)
         return principal
 
     async def issue(self, role: str) -> IssuedKey:
-        """Create a key for ``role`` (``admin``, ``regulator``, ``oncall`` or ``carrier:<CODE>``)."""
+        """Create a key for ``role``: ``admin``, ``regulator``, ``oncall`` or ``carrier:<CODE>``."""
         name, carrier = parse_role(role)
         key_id = secrets.token_hex(6)
         raw_key = f"pw_{key_id}_{secrets.token_urlsafe(24)}"
@@ -107,7 +109,9 @@ class KeyStore:
         digest = hash_key(raw_key)
         async with self.engine.begin() as conn:
             exists = (
-                await conn.execute(text("SELECT 1 FROM api_keys WHERE key_hash = :h"), {"h": digest})
+                await conn.execute(
+                    text("SELECT 1 FROM api_keys WHERE key_hash = :h"), {"h": digest}
+                )
             ).first()
             if exists is None:
                 await conn.execute(

@@ -15,6 +15,7 @@ restarted broker keeps its topics and offsets. Why Kafka 3.9.1: docs/kafka.md.
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import shutil
 import signal
@@ -185,9 +186,9 @@ def start(
     ]
     if not (state_dir / "data" / "meta.properties").exists():
         cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        storage_tool = [*java_base, "kafka.tools.StorageTool", "format", "-t", cluster_id]
         formatted = subprocess.run(
-            [*java_base, "kafka.tools.StorageTool", "format", "-t", cluster_id]
-            + ["-c", str(properties), "--ignore-formatted"],
+            [*storage_tool, "-c", str(properties), "--ignore-formatted"],
             capture_output=True,
             text=True,
             check=False,
@@ -212,7 +213,9 @@ def start(
             return Broker(bootstrap, process.pid, state_dir)
         time.sleep(0.3)
     stop(state_dir)
-    raise RetryableError(f"the broker did not take clients within {START_TIMEOUT_S:.0f} s; see {logs}")
+    raise RetryableError(
+        f"the broker did not take clients within {START_TIMEOUT_S:.0f} s; see {logs}"
+    )
 
 
 def stop(state_dir: Path = DEFAULT_STATE_DIR, *, kill: bool = False) -> bool:
@@ -247,7 +250,5 @@ def _reap(pid: int) -> None:
         if child.poll() is not None:
             del _CHILDREN[pid]
         return
-    try:
+    with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass

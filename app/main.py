@@ -6,12 +6,12 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from alerts.service import AlertService
 from fastapi import FastAPI, Response
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from alerts.config import AlertingConfig
-from alerts.service import AlertService
 from alerts.store.db import open_database
 from app.api.routes import alerts, board, events, health, hubs, keys, network
 from app.keys import KeyStore
@@ -50,7 +50,9 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.alerts = runtime.alerts
         try:
             await runtime.start()
-            log.info("peakwatch serving on %s (kafka %s)", settings.base_url, settings.kafka_bootstrap)
+            log.info(
+                "peakwatch serving on %s (kafka %s)", settings.base_url, settings.kafka_bootstrap
+            )
             yield
         finally:
             await runtime.close()

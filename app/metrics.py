@@ -18,7 +18,11 @@ from core.levels import LEVEL_RANK, LEVELS
 
 _HUB_GAUGES = (
     ("peakwatch_hub_backlog_parcels", "Parcels on hand.", pl.col("backlog")),
-    ("peakwatch_hub_storage_capacity_parcels", "Parcels the site can hold.", pl.col("storage_capacity")),
+    (
+        "peakwatch_hub_storage_capacity_parcels",
+        "Parcels the site can hold.",
+        pl.col("storage_capacity"),
+    ),
     ("peakwatch_hub_utilization_ratio", "Backlog / storage capacity.", pl.col("utilization")),
     (
         "peakwatch_hub_arrival_rate_parcels_per_second",
@@ -35,9 +39,21 @@ _HUB_GAUGES = (
         "Sorting capacity.",
         pl.col("sort_capacity_per_hour") / 3600,
     ),
-    ("peakwatch_hub_in_transit_parcels", "Departed towards this hub, not yet arrived.", pl.col("in_transit_parcels")),
-    ("peakwatch_hub_time_to_overflow_seconds", "Time to overflow; absent when net inflow ≤ 0.", pl.col("time_to_overflow_s")),
-    ("peakwatch_hub_level", "Worst level: -1 unknown, 0 none, 1 blue … 4 red.", pl.col("level_rank")),
+    (
+        "peakwatch_hub_in_transit_parcels",
+        "Departed towards this hub, not yet arrived.",
+        pl.col("in_transit_parcels"),
+    ),
+    (
+        "peakwatch_hub_time_to_overflow_seconds",
+        "Time to overflow; absent when net inflow ≤ 0.",
+        pl.col("time_to_overflow_s"),
+    ),
+    (
+        "peakwatch_hub_level",
+        "Worst level: -1 unknown, 0 none, 1 blue … 4 red.",
+        pl.col("level_rank"),
+    ),
     (
         "peakwatch_hub_last_event_timestamp_seconds",
         "Event time of the hub's last event.",
@@ -45,8 +61,16 @@ _HUB_GAUGES = (
     ),
 )
 _HUB_COUNTERS = (
-    ("peakwatch_hub_arrived_parcels", "Parcels arrived since first seen.", pl.col("arrivals_total")),
-    ("peakwatch_hub_departed_parcels", "Parcels departed since first seen.", pl.col("departures_total")),
+    (
+        "peakwatch_hub_arrived_parcels",
+        "Parcels arrived since first seen.",
+        pl.col("arrivals_total"),
+    ),
+    (
+        "peakwatch_hub_departed_parcels",
+        "Parcels departed since first seen.",
+        pl.col("departures_total"),
+    ),
 )
 _RANK = pl.col("level").cast(pl.String).replace_strict(LEVEL_RANK, return_dtype=pl.Int64)
 
@@ -79,7 +103,9 @@ class SnapshotCollector(Collector):
     @staticmethod
     def _hub_info(states: pl.DataFrame) -> Iterable[Metric]:
         labels = ["hub_id", "carrier", "province", "city", "tier", "key_node"]
-        info = GaugeMetricFamily("peakwatch_hub_info", "Registry labels of each hub.", labels=labels)
+        info = GaugeMetricFamily(
+            "peakwatch_hub_info", "Registry labels of each hub.", labels=labels
+        )
         for row in states.select(labels).iter_rows():
             info.add_metric([str(v).lower() if isinstance(v, bool) else str(v) for v in row], 1.0)
         yield info
@@ -106,9 +132,11 @@ class SnapshotCollector(Collector):
             "peakwatch_province_level", "province_congestion level (0–4).", labels=["province"]
         )
         worst = {p: 0 for p in states["province"].unique().to_list()}
-        for subject, level in signals.filter(pl.col("rule") == "province_congestion").select(
-            "subject", "level"
-        ).iter_rows():
+        for subject, level in (
+            signals.filter(pl.col("rule") == "province_congestion")
+            .select("subject", "level")
+            .iter_rows()
+        ):
             worst[subject] = max(worst.get(subject, 0), LEVEL_RANK[level])
         for name, rank in sorted(worst.items()):
             province.add_metric([name], float(rank))
@@ -138,7 +166,9 @@ def install_http_metrics(app: FastAPI, registry: CollectorRegistry) -> None:
     )
 
     @app.middleware("http")
-    async def measure(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    async def measure(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
         started = time.perf_counter()
         response = await call_next(request)
         route = request.scope.get("route")

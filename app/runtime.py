@@ -1,11 +1,11 @@
 """What one service process holds while it runs, and the background tasks that keep it current.
 
-    Runtime.open(settings)     topics, producer, consumer group, network view, alert store
-    tasks: consume            consumers.HubEventConsumer.run
-           network view       hub-status and hub-registry readers
-           tick               every evaluate_interval_s: hub states → publish → rules → alerts
-           deliver            alert outbox delivery
-    Runtime.close()            checkpoint, commit, leave the group, close everything
+Runtime.open(settings)     topics, producer, consumer group, network view, alert store
+tasks: consume            consumers.HubEventConsumer.run
+       network view       hub-status and hub-registry readers
+       tick               every evaluate_interval_s: hub states → publish → rules → alerts
+       deliver            alert outbox delivery
+Runtime.close()            checkpoint, commit, leave the group, close everything
 """
 
 from __future__ import annotations
@@ -21,10 +21,12 @@ from typing import Annotated, Any
 import polars as pl
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
+from alerts.service import AlertService
+from core.config import RiskConfig
+from core.engine import HUB_STATE_SCHEMA, Engine, network_signals
 from fastapi import Depends, Request
 from prometheus_client import CollectorRegistry, Counter
 
-from alerts.service import AlertService
 from app.api.deps import Principal
 from app.keys import KeyStore
 from app.ratelimit import RateLimiter
@@ -33,8 +35,6 @@ from consumers.consumer import HubEventConsumer
 from consumers.metrics import PipelineMetrics
 from consumers.network_view import NetworkView, publish_states
 from consumers.topics import TopicNames, ensure_topics
-from core.config import RiskConfig
-from core.engine import HUB_STATE_SCHEMA, Engine, network_signals
 from core.errors import BrokerUnavailableError
 from core.events import HubEvent
 from core.registry import HubSpec, empty_registry, parse_hubs, upsert_hub
@@ -56,7 +56,9 @@ class Snapshot:
 class Runtime:
     """Everything one ``peakwatch serve`` process runs."""
 
-    def __init__(self, settings: Settings, registry: pl.DataFrame, metrics: CollectorRegistry) -> None:
+    def __init__(
+        self, settings: Settings, registry: pl.DataFrame, metrics: CollectorRegistry
+    ) -> None:
         self.settings = settings
         self.registry = registry
         self.metrics_registry = metrics
@@ -128,7 +130,8 @@ class Runtime:
     async def tick(self) -> None:
         """Hub states → hub-status → rules → alerts; then refresh the snapshot."""
         consumer = self.consumer
-        assert consumer is not None and self.network is not None
+        assert consumer is not None
+        assert self.network is not None
         async with consumer.lock:
             local = await asyncio.to_thread(self.engine.hub_states)
             hub_signals = await asyncio.to_thread(self.engine.evaluate)
@@ -162,7 +165,9 @@ class Runtime:
         unknown = self.engine.hub_states().filter(
             ~pl.col("hub_id").is_in(known["hub_id"].implode())
         )
-        return pl.concat([known, unknown]).filter(pl.col("hub_id").is_in(self.registry["hub_id"].implode()))
+        return pl.concat([known, unknown]).filter(
+            pl.col("hub_id").is_in(self.registry["hub_id"].implode())
+        )
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -269,7 +274,9 @@ def load_registry(settings: Settings) -> pl.DataFrame:
     """The hubs file of the settings, or an empty registry."""
     if settings.hubs_file is None:
         return empty_registry()
-    return parse_hubs(settings.hubs_file.read_text(encoding="utf-8"), source=str(settings.hubs_file))
+    return parse_hubs(
+        settings.hubs_file.read_text(encoding="utf-8"), source=str(settings.hubs_file)
+    )
 
 
 def get_runtime(request: Request) -> Runtime:

@@ -56,7 +56,9 @@ class Settings(BaseSettings):
     evaluate_interval_s: float = Field(2.0, gt=0, description="risk evaluation tick (wall time)")
     ready_max_lag_records: int = Field(50_000, ge=0, description="/readyz: caught up within this")
     risk: dict[str, Any] = Field(default_factory=dict, description="core.config.RiskConfig fields")
-    alerting: dict[str, Any] = Field(default_factory=dict, description="alert routing and receivers")
+    alerting: dict[str, Any] = Field(
+        default_factory=dict, description="alert routing and receivers"
+    )
 
     @property
     def base_url(self) -> str:

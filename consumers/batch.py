@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import polars as pl
-
 from core.engine import Engine
+
 from core.events import REJECT_SCHEMA, decode_batch
 from core.registry import check_events
 
@@ -64,7 +64,9 @@ def _reason_code(field_name: str, reason: str) -> str:
     return "schema"
 
 
-def process_batch(engine: Engine, registry: pl.DataFrame, raw: RawBatch, *, now: datetime) -> BatchOutcome:
+def process_batch(
+    engine: Engine, registry: pl.DataFrame, raw: RawBatch, *, now: datetime
+) -> BatchOutcome:
     """Decode ``raw`` in one Polars call, apply the valid events to ``engine``, list the rest.
 
     ``now`` is the wall clock, used only to quarantine events stamped too far in the future.

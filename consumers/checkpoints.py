@@ -33,7 +33,11 @@ class Checkpoint:
 def encode(checkpoint: Checkpoint) -> bytes:
     """Length-prefixed JSON header, then the engine's state bytes."""
     header = json.dumps(
-        {"v": FORMAT_VERSION, "partition": checkpoint.partition, "next_offset": checkpoint.next_offset}
+        {
+            "v": FORMAT_VERSION,
+            "partition": checkpoint.partition,
+            "next_offset": checkpoint.next_offset,
+        }
     ).encode()
     return _HEADER_LENGTH.pack(len(header)) + header + checkpoint.state
 
@@ -90,7 +94,7 @@ async def read_checkpoints(
         remaining = {tp for tp in topic_partitions if ends[tp] > 0}
         while remaining:
             batches = await reader.getmany(*remaining, timeout_ms=1000)
-            for tp, records in batches.items():
+            for records in batches.values():
                 for record in records:
                     if record.key in wanted and record.value is not None:
                         latest[wanted[record.key]] = decode(record.value)

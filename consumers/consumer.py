@@ -24,13 +24,13 @@ from typing import Any
 import polars as pl
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import KafkaError
+from core.engine import Engine
 
 from consumers.batch import BatchOutcome, RawBatch, process_batch
 from consumers.checkpoints import Checkpoint, read_checkpoints, write_checkpoints
 from consumers.dlq import send_dead_letters
 from consumers.metrics import PipelineMetrics
 from consumers.topics import TopicNames
-from core.engine import Engine
 
 log = logging.getLogger(__name__)
 

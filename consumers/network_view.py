@@ -57,7 +57,9 @@ class NetworkView:
 
     async def start(self) -> None:
         """Assign every partition of the topic and read from its beginning."""
-        self._consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False)
+        self._consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap, enable_auto_commit=False
+        )
         await self._consumer.start()
         await self._consumer.topics()
         partitions = self._consumer.partitions_for_topic(self.topic) or set()

@@ -1,13 +1,14 @@
 """The service's Kafka topics, created on start when missing.
 
-    hub-events             events, key = hub_id (partitions from settings)
-    hub-events-dlq         records that broke schema v1, with the reason in headers
-    hub-status             compacted: each hub's latest state, key = hub_id (the network view)
-    hub-state-checkpoints  compacted: engine state per events partition, key = partition number
+hub-events             events, key = hub_id (partitions from settings)
+hub-events-dlq         records that broke schema v1, with the reason in headers
+hub-status             compacted: each hub's latest state, key = hub_id (the network view)
+hub-state-checkpoints  compacted: engine state per events partition, key = partition number
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass
 
@@ -49,10 +50,8 @@ async def ensure_topics(
         if not missing:
             return
         for topic in missing:
-            try:
+            with contextlib.suppress(TopicAlreadyExistsError):  # another replica was first
                 await admin.create_topics([topic])
-            except TopicAlreadyExistsError:
-                pass  # another replica created it first
         log.info("created topics %s", ", ".join(topic.name for topic in missing))
     except KafkaError as error:
         raise BrokerUnavailableError(f"cannot create topics on {bootstrap}: {error}") from error

@@ -168,7 +168,8 @@ def _rule_checks() -> list[tuple[str, pl.Expr, str]]:
         ("parcels", parcels.is_null(), "required"),
         (
             "parcels",
-            ~parcels.str.contains(COUNT_PATTERN) | (parcels.cast(pl.Int64, strict=False) > MAX_PARCELS),
+            ~parcels.str.contains(COUNT_PATTERN)
+            | (parcels.cast(pl.Int64, strict=False) > MAX_PARCELS),
             f"must be an integer from 0 to {MAX_PARCELS}",
         ),
         (
@@ -176,7 +177,11 @@ def _rule_checks() -> list[tuple[str, pl.Expr, str]]:
             pl.col("from_hub").is_not_null() & (kind != "arrival"),
             "only allowed on arrival",
         ),
-        ("to_hub", pl.col("to_hub").is_not_null() & (kind != "departure"), "only allowed on departure"),
+        (
+            "to_hub",
+            pl.col("to_hub").is_not_null() & (kind != "departure"),
+            "only allowed on departure",
+        ),
     ]
 
 

@@ -18,7 +18,14 @@ WARNING_LEVELS: tuple[WarningLevel, ...] = ("blue", "yellow", "orange", "red")
 LEVEL_DTYPE = pl.Enum(list(LEVELS))
 """Enum dtype whose physical order is the severity order, so ``max()`` is the worst level."""
 
-LEVEL_RANK: dict[str, int] = {"unknown": -1, "none": 0, "blue": 1, "yellow": 2, "orange": 3, "red": 4}
+LEVEL_RANK: dict[str, int] = {
+    "unknown": -1,
+    "none": 0,
+    "blue": 1,
+    "yellow": 2,
+    "orange": 3,
+    "red": 4,
+}
 """Numeric severity, as exported in metrics (``peakwatch_hub_level`` etc.)."""
 
 LEVEL_NAMES_ZH: dict[str, str] = {

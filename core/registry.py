@@ -1,8 +1,8 @@
 """The hub registry: which hubs exist, whose they are, where, and how much they can hold.
 
-    parse_hubs(text)            JSON lines -> registry frame (HUB_SCHEMA)
-    upsert_hub(registry, hub)   registry frame with one hub added or replaced
-    check_events(events, reg)   events whose hub is registered and belongs to their carrier
+parse_hubs(text)            JSON lines -> registry frame (HUB_SCHEMA)
+upsert_hub(registry, hub)   registry frame with one hub added or replaced
+check_events(events, reg)   events whose hub is registered and belongs to their carrier
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Dependencies shared by the routes, as ``Annotated`` aliases so signatures read like prose.
 
-    PrincipalDep             the caller, from ``Authorization: Bearer <api key>``
-    require_roles(...)       a dependency that lets only the given roles through
+PrincipalDep             the caller, from ``Authorization: Bearer <api key>``
+require_roles(...)       a dependency that lets only the given roles through
 """
 
 from __future__ import annotations

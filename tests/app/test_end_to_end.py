@@ -47,7 +47,9 @@ def _hub(client: Any, hub_id: str) -> dict[str, Any]:
     return body
 
 
-def test_http_and_kafka_events_counted_exactly_once(service_factory: Any, kafka_bootstrap: str) -> None:
+def test_http_and_kafka_events_counted_exactly_once(
+    service_factory: Any, kafka_bootstrap: str
+) -> None:
     hubs = "\n".join([hub_line("ZTO-HZ01", "ZTO"), hub_line("YTO-SH01", "YTO", province="上海")])
     service = service_factory(hubs)
     service.start()
@@ -59,7 +61,9 @@ def test_http_and_kafka_events_counted_exactly_once(service_factory: Any, kafka_
         # The courier's retry of the same batch must not count twice.
         assert client.post("/v1/events", json=batch).json()["accepted"] == 50
 
-        direct = [_event(i) for i in range(50, 80)] + [_event(i, "YTO-SH01", "YTO") for i in range(7)]
+        direct = [_event(i) for i in range(50, 80)] + [
+            _event(i, "YTO-SH01", "YTO") for i in range(7)
+        ]
         asyncio.run(_produce(kafka_bootstrap, service.env["PEAKWATCH_EVENTS_TOPIC"], direct))
 
         state = wait_for(

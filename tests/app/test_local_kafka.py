@@ -1,4 +1,4 @@
-"""The local broker: real Apache Kafka 3.9.1, and aiokafka's classic consumer-group protocol on it."""
+"""The local broker: real Apache Kafka 3.9.1, with aiokafka's classic group protocol on it."""
 
 from __future__ import annotations
 

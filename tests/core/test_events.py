@@ -34,7 +34,9 @@ def test_a_clean_batch_decodes_to_the_fixed_schema() -> None:
     decoded = decode_batch(
         [
             _record(),
-            _record(event_id="e2", ts=1_794_326_400_000, kind="departure", from_hub=..., to_hub="X"),
+            _record(
+                event_id="e2", ts=1_794_326_400_000, kind="departure", from_hub=..., to_hub="X"
+            ),
             _record(event_id="e3", ts="2026-11-10T16:00:00.250Z", kind="backlog", from_hub=...),
         ]
     )

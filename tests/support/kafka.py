@@ -1,4 +1,4 @@
-"""A real Kafka broker for the test session: the local KRaft broker, or PEAKWATCH_KAFKA_BOOTSTRAP."""
+"""A real Kafka broker for the test session: the local one, or PEAKWATCH_KAFKA_BOOTSTRAP."""
 
 from __future__ import annotations
 

@@ -55,7 +55,9 @@ class Service:
             except httpx.HTTPError:
                 pass
             time.sleep(0.3)
-        raise RuntimeError(f"service not up at {self.url}{path} within {timeout_s} s:\n{self.log()}")
+        raise RuntimeError(
+            f"service not up at {self.url}{path} within {timeout_s} s:\n{self.log()}"
+        )
 
     def stop(self) -> None:
         """SIGTERM and wait (a clean shutdown checkpoints and leaves the group)."""

@@ -61,7 +61,9 @@ class EventBatch(BaseModel):
 
 
 def _problem(code: int, detail: str, retry_after_s: float | None = None) -> HTTPException:
-    headers = None if retry_after_s is None else {"Retry-After": str(max(1, math.ceil(retry_after_s)))}
+    headers = (
+        None if retry_after_s is None else {"Retry-After": str(max(1, math.ceil(retry_after_s)))}
+    )
     return HTTPException(status_code=code, detail=detail, headers=headers)
 
 
@@ -87,10 +89,12 @@ def _items(body: bytes, content_type: str) -> tuple[list[Any], list[Rejection]]:
                 items.append(json.loads(line))
             except (UnicodeDecodeError, json.JSONDecodeError) as error:
                 items.append(None)
-                broken.append(Rejection(index=index, field="(item)", reason=f"not valid JSON: {error}"))
+                broken.append(
+                    Rejection(index=index, field="(item)", reason=f"not valid JSON: {error}")
+                )
         return items, broken
     if not content_type.startswith("application/json"):
-        raise _problem(415, "send application/json ({\"events\": [...]}) or application/x-ndjson")
+        raise _problem(415, 'send application/json ({"events": [...]}) or application/x-ndjson')
     try:
         document = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
@@ -122,7 +126,9 @@ def _validate(
             reason = f"must be your own carrier ({principal.carrier})"
             rejected.append(Rejection(index=index, field="carrier", reason=reason))
         elif event.hub_id not in owners:
-            rejected.append(Rejection(index=index, field="hub_id", reason="must be a registered hub"))
+            rejected.append(
+                Rejection(index=index, field="hub_id", reason="must be a registered hub")
+            )
         elif owners[event.hub_id] != event.carrier:
             reason = f"must match the hub's carrier ({owners[event.hub_id]})"
             rejected.append(Rejection(index=index, field="carrier", reason=reason))
@@ -158,15 +164,21 @@ async def post_events(request: Request, principal: PosterDep, runtime: RuntimeDe
     body = await _read_body(request, settings.max_body_bytes)
     items, broken = _items(body, request.headers.get("content-type", "application/json"))
     if len(items) > settings.max_batch_events:
-        raise _problem(413, f"{len(items)} events; the limit is {settings.max_batch_events} a batch")
-    wait_s = runtime.rate_limiter.take(principal.key_id, principal.carrier, len(items), time.monotonic())
+        raise _problem(
+            413, f"{len(items)} events; the limit is {settings.max_batch_events} a batch"
+        )
+    wait_s = runtime.rate_limiter.take(
+        principal.key_id, principal.carrier, len(items), time.monotonic()
+    )
     if wait_s > 0:
         raise _problem(429, f"over the rate for this key; retry in {wait_s:.1f} s", wait_s)
     valid, rejected = _validate(items, broken, principal, runtime)
     try:
         await runtime.produce_events(valid)
     except BrokerUnavailableError as error:
-        raise _problem(503, f"Kafka could not take the batch, nothing accepted: {error}", 5) from error
+        raise _problem(
+            503, f"Kafka could not take the batch, nothing accepted: {error}", 5
+        ) from error
     runtime.count_ingest(principal, accepted=len(valid), rejected=len(rejected))
     result = IngestResult(accepted=len(valid), rejected=rejected)
     return JSONResponse(status_code=202, content=result.model_dump())

@@ -1,4 +1,7 @@
-"""The hub registry and each hub's current state. Carrier keys see and change only their own hubs."""
+"""The hub registry and each hub's current state.
+
+Carrier keys see and change only their own hubs.
+"""
 
 from __future__ import annotations
 
@@ -59,7 +62,9 @@ class SeriesPoint(BaseModel):
 class HubDetail(HubState):
     """A hub's state plus its per-minute series over recent hours."""
 
-    series: list[SeriesPoint] = Field(description="per minute, oldest first; empty when another replica owns the hub")
+    series: list[SeriesPoint] = Field(
+        description="per minute, oldest first; empty when another replica owns the hub"
+    )
 
 
 class HubPage(BaseModel):
@@ -102,7 +107,11 @@ async def list_hubs(
     return {"total": frame.height, "limit": limit, "offset": offset, "hubs": page.to_dicts()}
 
 
-@router.get("/hubs/{hub_id}", response_model=HubDetail, responses={404: {"description": "no such hub (or not yours)"}})
+@router.get(
+    "/hubs/{hub_id}",
+    response_model=HubDetail,
+    responses={404: {"description": "no such hub (or not yours)"}},
+)
 async def get_hub(
     hub_id: str,
     principal: PrincipalDep,
@@ -126,7 +135,9 @@ async def get_hub(
     response_model=HubSpec,
     responses={403: {"description": "a carrier may only register or change its own hubs"}},
 )
-async def put_hub(hub_id: str, hub: HubSpec, principal: HubWriterDep, runtime: RuntimeDep) -> HubSpec:
+async def put_hub(
+    hub_id: str, hub: HubSpec, principal: HubWriterDep, runtime: RuntimeDep
+) -> HubSpec:
     """Register a hub or change its entry (capacity, key-node flag, …)."""
     if hub.hub_id != hub_id:
         raise HTTPException(status_code=422, detail="hub_id in the body must match the path")

@@ -38,7 +38,9 @@ def _store(request: Request) -> KeyStore:
 async def create_key(body: KeyRequest, request: Request, _: AdminDep) -> IssuedKeyOut:
     """Issue a key for a role: ``admin``, ``regulator``, ``oncall`` or ``carrier:<CODE>``."""
     issued = await _store(request).issue(body.role)
-    return IssuedKeyOut(id=issued.id, key=issued.key, role=issued.role, created_at=issued.created_at)
+    return IssuedKeyOut(
+        id=issued.id, key=issued.key, role=issued.role, created_at=issued.created_at
+    )
 
 
 @router.delete(
