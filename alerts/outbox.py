@@ -1,0 +1,248 @@
+"""The notification outbox: every notification is a row before anything is sent.
+
+A row is written in the same transaction as the alert transition that caused it, so a crash can
+lose neither. Delivery then works on rows only:
+
+    pending ──claim (lease)──► sent            delivered; ``message_id`` names the message
+                          ├──► pending         retryable failure: attempts + 1, back-off
+                          ├──► failed          not retryable, or retried past ``give_up_after_s``
+                          └──► suppressed      a silence muted it, or an acknowledged escalation
+
+A claim is a lease (``claimed_until``): if the process dies mid-send the lease runs out and the
+rows are due again, so delivery is at least once; receivers get a stable notification id (the
+webhook's ``X-Peakwatch-Notification-Id``) to drop the rare duplicate.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from alerts.config import OutboxSettings
+from alerts.model import Alert, NotificationKind, alert_from_json
+from alerts.notify.base import Notification, NotificationItem
+from alerts.store.models import NotificationLogRow, OutboxRow
+
+
+@dataclass(frozen=True, slots=True)
+class NewNotification:
+    """A notification to record: this alert, this change, to this receiver, in this group."""
+
+    alert: Alert
+    kind: NotificationKind
+    receiver: str
+    group_key: str
+    group_wait_s: float
+    group_interval_s: float
+    previous_level: str | None = None
+
+
+def backoff_s(attempts: int, settings: OutboxSettings) -> float:
+    """Seconds before attempt ``attempts + 1``: doubling from the initial delay, capped."""
+    return float(
+        min(settings.backoff_max_s, settings.backoff_initial_s * 2 ** max(attempts - 1, 0))
+    )
+
+
+async def enqueue(
+    session: AsyncSession, notifications: Sequence[NewNotification], *, wall_now: datetime
+) -> None:
+    """Record notifications (first attempt after their group wait)."""
+    if not notifications:
+        return
+    rows = [
+        {
+            "alert_id": n.alert.id,
+            "receiver": n.receiver,
+            "kind": n.kind,
+            "group_key": n.group_key,
+            "group_interval_s": n.group_interval_s,
+            "payload": {"alert": n.alert.as_json(), "previous_level": n.previous_level},
+            "state": "pending",
+            "created_at": wall_now,
+            "next_attempt_at": wall_now + timedelta(seconds=n.group_wait_s),
+            "attempts": 0,
+        }
+        for n in notifications
+    ]
+    await session.execute(insert(OutboxRow), rows)
+
+
+def _item(row: OutboxRow) -> NotificationItem:
+    return NotificationItem(
+        outbox_id=row.id,
+        receiver=row.receiver,
+        group_key=row.group_key,
+        group_interval_s=row.group_interval_s,
+        kind=row.kind,  # type: ignore[arg-type]  # written from NotificationKind only
+        alert=alert_from_json(row.payload["alert"]),
+        previous_level=row.payload.get("previous_level"),
+        created_at=row.created_at,
+        attempts=row.attempts,
+    )
+
+
+async def claim_due(
+    session: AsyncSession, *, wall_now: datetime, settings: OutboxSettings
+) -> list[NotificationItem]:
+    """Lease up to ``batch_limit`` due rows (pending, time come, not leased by anyone else)."""
+    due = (
+        OutboxRow.state == "pending",
+        OutboxRow.next_attempt_at <= wall_now,
+        or_(OutboxRow.claimed_until.is_(None), OutboxRow.claimed_until < wall_now),
+    )
+    candidates = (
+        select(OutboxRow.id)
+        .where(*due)
+        .order_by(OutboxRow.next_attempt_at)
+        .limit(settings.batch_limit)
+    )
+    statement = (
+        update(OutboxRow)
+        .where(OutboxRow.id.in_(candidates.scalar_subquery()), *due)
+        .values(claimed_until=wall_now + timedelta(seconds=settings.lease_s))
+        .returning(OutboxRow)
+        .execution_options(synchronize_session=False)
+    )
+    rows = (await session.scalars(statement)).all()
+    return sorted((_item(row) for row in rows), key=lambda item: item.outbox_id)
+
+
+async def log_message(
+    session: AsyncSession, notification: Notification, *, wall_now: datetime
+) -> int:
+    """Record a sent message in the notification log; its id."""
+    row = NotificationLogRow(
+        receiver=notification.receiver,
+        group_key=notification.group_key,
+        sent_at=wall_now,
+        item_count=len(notification.items),
+        digest=notification.digest,
+    )
+    session.add(row)
+    await session.flush()
+    return row.id
+
+
+async def mark_sent(
+    session: AsyncSession, ids: Sequence[int], *, wall_now: datetime, message_id: int
+) -> None:
+    """Rows delivered in message ``message_id``."""
+    await session.execute(
+        update(OutboxRow)
+        .where(OutboxRow.id.in_(ids))
+        .values(state="sent", sent_at=wall_now, message_id=message_id, claimed_until=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def mark_failed(session: AsyncSession, ids: Sequence[int], *, error: str) -> None:
+    """Rows that will never be delivered (the error says why)."""
+    await session.execute(
+        update(OutboxRow)
+        .where(OutboxRow.id.in_(ids))
+        .values(state="failed", last_error=error[:2000], claimed_until=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def mark_suppressed(session: AsyncSession, reasons: Mapping[int, str]) -> None:
+    """Rows muted by a silence or an acknowledgement (``last_error`` keeps the reason)."""
+    rows = [
+        {"id": i, "state": "suppressed", "last_error": why, "claimed_until": None}
+        for i, why in reasons.items()
+    ]
+    if rows:
+        await session.execute(update(OutboxRow), rows)
+
+
+async def retry_later(
+    session: AsyncSession,
+    items: Sequence[NotificationItem],
+    *,
+    wall_now: datetime,
+    error: str,
+    settings: OutboxSettings,
+) -> list[int]:
+    """Schedule another attempt with back-off; rows past ``give_up_after_s`` fail. Failed ids."""
+    give_up = timedelta(seconds=settings.give_up_after_s)
+    retry_rows, failed = [], []
+    for item in items:
+        if wall_now - item.created_at >= give_up:
+            failed.append(item.outbox_id)
+            continue
+        delay = timedelta(seconds=backoff_s(item.attempts + 1, settings))
+        retry_rows.append(
+            {
+                "id": item.outbox_id,
+                "attempts": item.attempts + 1,
+                "next_attempt_at": wall_now + delay,
+                "claimed_until": None,
+                "last_error": error[:2000],
+            }
+        )
+    if retry_rows:
+        await session.execute(update(OutboxRow), retry_rows)
+    if failed:
+        await mark_failed(session, failed, error=f"gave up after {give_up}: {error}")
+    return failed
+
+
+async def defer(session: AsyncSession, until: Mapping[int, datetime]) -> None:
+    """Release rows the plan held back (group interval, rate limit) until the given times."""
+    rows = [{"id": i, "next_attempt_at": at, "claimed_until": None} for i, at in until.items()]
+    if rows:
+        await session.execute(update(OutboxRow), rows)
+
+
+async def pending_count(session: AsyncSession) -> int:
+    """Rows recorded and not yet delivered, failed or suppressed."""
+    count = await session.scalar(select(func.count()).where(OutboxRow.state == "pending"))
+    return int(count or 0)
+
+
+async def notified_receivers(
+    session: AsyncSession, alert_ids: Sequence[str]
+) -> dict[str, set[str]]:
+    """alert id → receivers told it fired, changed level or escalated (they get the resolve)."""
+    if not alert_ids:
+        return {}
+    rows = await session.execute(
+        select(OutboxRow.alert_id, OutboxRow.receiver)
+        .where(OutboxRow.alert_id.in_(alert_ids), OutboxRow.kind != "resolved")
+        .distinct()
+    )
+    result: dict[str, set[str]] = defaultdict(set)
+    for alert_id, receiver in rows:
+        result[alert_id].add(receiver)
+    return result
+
+
+async def last_sent_by_group(
+    session: AsyncSession, *, since: datetime
+) -> dict[tuple[str, str], datetime]:
+    """(receiver, group key) → the last delivery of that group since ``since``."""
+    rows = await session.execute(
+        select(OutboxRow.receiver, OutboxRow.group_key, func.max(OutboxRow.sent_at))
+        .where(OutboxRow.state == "sent", OutboxRow.sent_at >= since)
+        .group_by(OutboxRow.receiver, OutboxRow.group_key)
+    )
+    return {(receiver, key): sent for receiver, key, sent in rows if sent is not None}
+
+
+async def recent_sends(session: AsyncSession, *, since: datetime) -> dict[str, list[datetime]]:
+    """receiver → times of the messages it got since ``since`` (for the per-minute limits)."""
+    rows = await session.execute(
+        select(NotificationLogRow.receiver, NotificationLogRow.sent_at).where(
+            NotificationLogRow.sent_at >= since
+        )
+    )
+    result: dict[str, list[datetime]] = defaultdict(list)
+    for receiver, sent_at in rows:
+        result[receiver].append(sent_at)
+    return result

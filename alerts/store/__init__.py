@@ -1,0 +1,7 @@
+"""The alert store: SQLAlchemy (async) tables, versioned migrations, and the queries alerting runs.
+
+db           open_database(url) -> Database (engine + sessionmaker, migrated to head)
+models       the tables (also ``api_keys`` for the app)
+repository   reads and writes of alerts, history, silences
+migrations   Alembic revisions, applied by ``open_database``
+"""

@@ -1,0 +1,197 @@
+"""Tables of the alert store (SQLAlchemy 2 ORM). The schema itself is made by the migrations.
+
+alerts            one row per alert occurrence; at most one pending/firing row per fingerprint
+alert_events      the history: every transition, acknowledgement and escalation, in order
+silences          matchers and the wall-clock window they mute
+outbox            every notification, recorded before it is sent, with its delivery state
+notification_log  every message actually sent (group interval and rate limits read it)
+api_keys          the app's API keys, stored as SHA-256 hashes
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    Dialect,
+    Float,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# SQLite only auto-increments an ``INTEGER PRIMARY KEY``; PostgreSQL gets a 64-bit identity.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+ACTIVE_WHERE = "state IN ('pending', 'firing')"
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on both back ends (SQLite: naive UTC text; PostgreSQL: timestamptz)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Refuse naive datetimes; store UTC."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the alert store; pass an aware UTC time")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Always hand back an aware UTC datetime."""
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base of the alert store."""
+
+    type_annotation_map: dict[Any, Any] = {datetime: UtcDateTime}  # noqa: RUF012
+
+
+class AlertRow(Base):
+    """One alert occurrence (see ``alerts.model.Alert``)."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (
+        Index(
+            "uq_alerts_active_fingerprint",
+            "fingerprint",
+            unique=True,
+            sqlite_where=text(ACTIVE_WHERE),
+            postgresql_where=text(ACTIVE_WHERE),
+        ),
+        Index("ix_alerts_state", "state"),
+        Index("ix_alerts_started_at", "started_at", "id"),
+        Index("ix_alerts_rule_started_at", "rule", "started_at"),
+        Index("ix_alerts_province_started_at", "province", "started_at"),
+        Index("ix_alerts_carrier_started_at", "carrier", "started_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(16))
+    rule: Mapped[str] = mapped_column(String(64))
+    scope: Mapped[str] = mapped_column(String(16))
+    subject: Mapped[str] = mapped_column(String(128))
+    level: Mapped[str] = mapped_column(String(8))
+    state: Mapped[str] = mapped_column(String(10))
+    hub_id: Mapped[str | None] = mapped_column(String(128))
+    carrier: Mapped[str | None] = mapped_column(String(32))
+    province: Mapped[str | None] = mapped_column(String(64))
+    summary: Mapped[str] = mapped_column(Text)
+    summary_en: Mapped[str] = mapped_column(Text)
+    values_json: Mapped[str] = mapped_column(Text)
+    started_at: Mapped[datetime]
+    fired_at: Mapped[datetime | None]
+    resolved_at: Mapped[datetime | None]
+    clear_since: Mapped[datetime | None]
+    downgrade_since: Mapped[datetime | None]
+    acked_by: Mapped[str | None] = mapped_column(String(128))
+    acked_at: Mapped[datetime | None]
+    firing_wall_at: Mapped[datetime | None]
+    escalation_step: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime]
+
+
+class AlertEventRow(Base):
+    """One entry of the alert history; ``id`` orders it and is the SSE event id."""
+
+    __tablename__ = "alert_events"
+    __table_args__ = (Index("ix_alert_events_alert_id", "alert_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    alert_id: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime]
+    recorded_at: Mapped[datetime]
+    previous_level: Mapped[str | None] = mapped_column(String(8))
+    actor: Mapped[str | None] = mapped_column(String(128))
+    alert_json: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class SilenceRow(Base):
+    """A silence: notifications of alerts matching every matcher are suppressed while active."""
+
+    __tablename__ = "silences"
+    __table_args__ = (Index("ix_silences_ends_at", "ends_at"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    matchers: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime]
+    comment: Mapped[str] = mapped_column(Text, default="")
+    expired_by: Mapped[str | None] = mapped_column(String(128))
+
+
+class OutboxRow(Base):
+    """A notification to one receiver: ``pending`` until ``sent``, ``failed`` or ``suppressed``."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index("ix_outbox_state_next_attempt_at", "state", "next_attempt_at"),
+        Index("ix_outbox_alert_id", "alert_id"),
+        Index("ix_outbox_sent_at", "sent_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    alert_id: Mapped[str] = mapped_column(String(32))
+    receiver: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))
+    group_key: Mapped[str] = mapped_column(String(512))
+    group_interval_s: Mapped[float] = mapped_column(Float)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    state: Mapped[str] = mapped_column(String(10))
+    created_at: Mapped[datetime]
+    next_attempt_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_until: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class NotificationLogRow(Base):
+    """A message sent to a receiver (one alert, a group, or a digest)."""
+
+    __tablename__ = "notification_log"
+    __table_args__ = (Index("ix_notification_log_receiver_sent_at", "receiver", "sent_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    receiver: Mapped[str] = mapped_column(String(64))
+    group_key: Mapped[str] = mapped_column(String(512))
+    sent_at: Mapped[datetime]
+    item_count: Mapped[int] = mapped_column(Integer)
+    digest: Mapped[str | None] = mapped_column(String(16))
+
+
+class ApiKeyRow(Base):
+    """An API key of the app: only its SHA-256 hex is stored. Roles as in ``app.api.deps.Role``."""
+
+    __tablename__ = "api_keys"
+    __table_args__ = (
+        CheckConstraint(
+            "role IN ('admin', 'regulator', 'oncall', 'carrier')", name="ck_api_keys_role"
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(Text, primary_key=True)
+    key_hash: Mapped[str] = mapped_column(Text, unique=True)
+    role: Mapped[str] = mapped_column(Text)
+    carrier: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]

@@ -1,0 +1,291 @@
+"""Reads and writes of alerts and their history. Every function takes an open ``AsyncSession``;
+the caller owns the transaction, so a tick's rows, history and outbox commit together.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from alerts.model import ACTIVE_STATES, Alert, AlertChange, alert_from_json
+from alerts.store.models import AlertEventRow, AlertRow
+
+LIFECYCLE_COLUMNS = (
+    "level",
+    "state",
+    "hub_id",
+    "carrier",
+    "province",
+    "summary",
+    "summary_en",
+    "values_json",
+    "fired_at",
+    "resolved_at",
+    "clear_since",
+    "downgrade_since",
+    "firing_wall_at",
+)
+"""What a tick may write. Acknowledgement and escalation columns have other writers."""
+
+
+def to_alert(row: AlertRow) -> Alert:
+    """The domain object of a row."""
+    return Alert(
+        id=row.id,
+        fingerprint=row.fingerprint,
+        rule=row.rule,
+        scope=row.scope,
+        subject=row.subject,
+        level=row.level,
+        state=row.state,  # type: ignore[arg-type]  # constrained by the writers
+        hub_id=row.hub_id,
+        carrier=row.carrier,
+        province=row.province,
+        summary=row.summary,
+        summary_en=row.summary_en,
+        values_json=row.values_json,
+        started_at=row.started_at,
+        fired_at=row.fired_at,
+        resolved_at=row.resolved_at,
+        clear_since=row.clear_since,
+        downgrade_since=row.downgrade_since,
+        acked_by=row.acked_by,
+        acked_at=row.acked_at,
+        firing_wall_at=row.firing_wall_at,
+        escalation_step=row.escalation_step,
+    )
+
+
+def _insert_values(alert: Alert, wall_now: datetime) -> dict[str, Any]:
+    values = _update_values(alert, wall_now)
+    values.update(
+        fingerprint=alert.fingerprint,
+        rule=alert.rule,
+        scope=alert.scope,
+        subject=alert.subject,
+        started_at=alert.started_at,
+        escalation_step=0,
+    )
+    return values
+
+
+def _update_values(alert: Alert, wall_now: datetime) -> dict[str, Any]:
+    values: dict[str, Any] = {name: getattr(alert, name) for name in LIFECYCLE_COLUMNS}
+    values.update(id=alert.id, updated_at=wall_now)
+    return values
+
+
+async def load_active(session: AsyncSession) -> dict[str, Alert]:
+    """Every pending or firing alert, by fingerprint (one query)."""
+    rows = await session.scalars(select(AlertRow).where(AlertRow.state.in_(ACTIVE_STATES)))
+    return {row.fingerprint: to_alert(row) for row in rows}
+
+
+async def write_alerts(
+    session: AsyncSession,
+    *,
+    inserts: Sequence[Alert],
+    updates: Sequence[Alert],
+    deletes: Sequence[str],
+    wall_now: datetime,
+) -> None:
+    """Apply a tick's decision: bulk insert, bulk update by primary key, delete cancelled."""
+    if inserts:
+        await session.execute(insert(AlertRow), [_insert_values(a, wall_now) for a in inserts])
+    if updates:
+        await session.execute(update(AlertRow), [_update_values(a, wall_now) for a in updates])
+    if deletes:
+        await session.execute(delete(AlertRow).where(AlertRow.id.in_(deletes)))
+
+
+async def record_changes(
+    session: AsyncSession, changes: Sequence[AlertChange], *, wall_now: datetime
+) -> list[AlertChange]:
+    """Append ``changes`` to the history; return them with their event ids."""
+    if not changes:
+        return []
+    rows = [
+        {
+            "alert_id": change.alert.id,
+            "kind": change.kind,
+            "at": change.at,
+            "recorded_at": wall_now,
+            "previous_level": change.previous_level,
+            "actor": change.actor,
+            "alert_json": change.alert.as_json(),
+        }
+        for change in changes
+    ]
+    statement = insert(AlertEventRow).returning(AlertEventRow.id, sort_by_parameter_order=True)
+    ids = (await session.scalars(statement, rows)).all()
+    return [_with_id(change, event_id) for change, event_id in zip(changes, ids, strict=True)]
+
+
+def _with_id(change: AlertChange, event_id: int) -> AlertChange:
+    return AlertChange(
+        kind=change.kind,
+        alert=change.alert,
+        at=change.at,
+        previous_level=change.previous_level,
+        actor=change.actor,
+        event_id=event_id,
+    )
+
+
+async def events_after(session: AsyncSession, after_id: int, *, limit: int) -> list[AlertChange]:
+    """History entries with ``id > after_id``, oldest first."""
+    rows = await session.scalars(
+        select(AlertEventRow)
+        .where(AlertEventRow.id > after_id)
+        .order_by(AlertEventRow.id)
+        .limit(limit)
+    )
+    return [
+        AlertChange(
+            kind=row.kind,  # type: ignore[arg-type]  # written from ChangeKind only
+            alert=alert_from_json(row.alert_json),
+            at=row.at,
+            previous_level=row.previous_level,
+            actor=row.actor,
+            event_id=row.id,
+        )
+        for row in rows
+    ]
+
+
+async def last_event_id(session: AsyncSession) -> int:
+    """The newest history id (0 when empty)."""
+    return int(await session.scalar(select(func.coalesce(func.max(AlertEventRow.id), 0))) or 0)
+
+
+async def get_alert(session: AsyncSession, alert_id: str) -> Alert | None:
+    """One alert by id."""
+    row = await session.get(AlertRow, alert_id)
+    return None if row is None else to_alert(row)
+
+
+async def acknowledge(session: AsyncSession, alert_id: str, *, by: str, wall_now: datetime) -> bool:
+    """Set who and when on an active, not yet acknowledged alert; False when nothing changed."""
+    result = await session.execute(
+        update(AlertRow)
+        .where(
+            AlertRow.id == alert_id,
+            AlertRow.acked_at.is_(None),
+            AlertRow.state.in_(ACTIVE_STATES),
+        )
+        .values(acked_by=by, acked_at=wall_now)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+async def firing_unacknowledged(session: AsyncSession) -> list[Alert]:
+    """Firing alerts nobody acknowledged (candidates for escalation)."""
+    rows = await session.scalars(
+        select(AlertRow).where(AlertRow.state == "firing", AlertRow.acked_at.is_(None))
+    )
+    return [to_alert(row) for row in rows]
+
+
+async def firing(session: AsyncSession) -> list[Alert]:
+    """Every firing alert."""
+    rows = await session.scalars(select(AlertRow).where(AlertRow.state == "firing"))
+    return [to_alert(row) for row in rows]
+
+
+async def advance_escalation(
+    session: AsyncSession, alert_id: str, *, from_step: int, to_step: int
+) -> bool:
+    """Move an alert's escalation step if nobody else did first (False: someone did)."""
+    result = await session.execute(
+        update(AlertRow)
+        .where(
+            AlertRow.id == alert_id,
+            AlertRow.escalation_step == from_step,
+            AlertRow.acked_at.is_(None),
+        )
+        .values(escalation_step=to_step)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+@dataclass(frozen=True, slots=True)
+class AlertQuery:
+    """Filters of ``GET /v1/alerts``; a None or empty filter does not filter.
+
+    ``since``/``until`` select alerts active at some moment of the range (event time):
+    started before ``until`` and not resolved before ``since``.
+    """
+
+    states: tuple[str, ...] = ()
+    levels: tuple[str, ...] = ()
+    rules: tuple[str, ...] = ()
+    scopes: tuple[str, ...] = ()
+    provinces: tuple[str, ...] = ()
+    carriers: tuple[str, ...] = ()
+    subject: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    limit: int = 100
+    cursor: str | None = None
+
+
+def encode_cursor(alert: Alert) -> str:
+    """Opaque keyset cursor after ``alert`` (newest first order)."""
+    raw = f"{alert.started_at.isoformat()}|{alert.id}".encode()
+    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    """``(started_at, id)`` of a cursor; ``ValueError`` when it is not one of ours."""
+    padded = cursor + "=" * (-len(cursor) % 4)
+    started, _, alert_id = base64.urlsafe_b64decode(padded).decode().partition("|")
+    if not alert_id:
+        raise ValueError("not a cursor")
+    return datetime.fromisoformat(started), alert_id
+
+
+async def list_alerts(session: AsyncSession, query: AlertQuery) -> tuple[list[Alert], str | None]:
+    """A page of alerts, newest first, and the cursor of the next page (None at the end)."""
+    conditions: list[Any] = []
+    for column, wanted in (
+        (AlertRow.state, query.states),
+        (AlertRow.level, query.levels),
+        (AlertRow.rule, query.rules),
+        (AlertRow.scope, query.scopes),
+        (AlertRow.province, query.provinces),
+        (AlertRow.carrier, query.carriers),
+    ):
+        if wanted:
+            conditions.append(column.in_(wanted))
+    if query.subject is not None:
+        conditions.append(AlertRow.subject == query.subject)
+    if query.until is not None:
+        conditions.append(AlertRow.started_at < query.until)
+    if query.since is not None:
+        conditions.append(or_(AlertRow.resolved_at.is_(None), AlertRow.resolved_at >= query.since))
+    if query.cursor is not None:
+        started, alert_id = decode_cursor(query.cursor)
+        conditions.append(
+            or_(
+                AlertRow.started_at < started,
+                and_(AlertRow.started_at == started, AlertRow.id < alert_id),
+            )
+        )
+    statement = (
+        select(AlertRow)
+        .where(*conditions)
+        .order_by(AlertRow.started_at.desc(), AlertRow.id.desc())
+        .limit(query.limit + 1)
+    )
+    alerts = [to_alert(row) for row in await session.scalars(statement)]
+    if len(alerts) <= query.limit:
+        return alerts, None
+    return alerts[: query.limit], encode_cursor(alerts[query.limit - 1])
