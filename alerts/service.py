@@ -195,6 +195,11 @@ class AlertService:
         async with self._db.sessionmaker() as session:
             return await repository.get_alert(session, alert_id)
 
+    async def history(self, alert_id: str) -> list[AlertChange]:
+        """Every recorded change of one alert, oldest first (empty for an unknown id)."""
+        async with self._db.sessionmaker() as session:
+            return await repository.events_of(session, alert_id)
+
     async def ack(self, alert_id: str, *, by: str) -> Alert:
         """Acknowledge (stops escalation). Idempotent: a second ack keeps the first who/when.
 
@@ -215,9 +220,13 @@ class AlertService:
         self._published(stored)
         return alert
 
+    def ack_link_valid(self, alert_id: str, token: str) -> bool:
+        """Is ``token`` the one this service signs into ``alert_id``'s acknowledge link?"""
+        return ack_token_valid(self._links.ack_secret, alert_id, token)
+
     async def ack_with_token(self, alert_id: str, token: str, *, by: str) -> Alert:
         """Acknowledge through a signed link (``AckLinkError`` when the token is wrong)."""
-        if not ack_token_valid(self._links.ack_secret, alert_id, token):
+        if not self.ack_link_valid(alert_id, token):
             raise AckLinkError("this acknowledge link is not valid for the alert")
         return await self.ack(alert_id, by=by)
 

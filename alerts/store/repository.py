@@ -5,7 +5,7 @@ the caller owns the transaction, so a tick's rows, history and outbox commit tog
 from __future__ import annotations
 
 import base64
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -146,6 +146,18 @@ async def events_after(session: AsyncSession, after_id: int, *, limit: int) -> l
         .order_by(AlertEventRow.id)
         .limit(limit)
     )
+    return _changes(rows)
+
+
+async def events_of(session: AsyncSession, alert_id: str) -> list[AlertChange]:
+    """The whole history of one alert, oldest first."""
+    rows = await session.scalars(
+        select(AlertEventRow).where(AlertEventRow.alert_id == alert_id).order_by(AlertEventRow.id)
+    )
+    return _changes(rows)
+
+
+def _changes(rows: Iterable[AlertEventRow]) -> list[AlertChange]:
     return [
         AlertChange(
             kind=row.kind,  # type: ignore[arg-type]  # written from ChangeKind only
