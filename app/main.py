@@ -45,7 +45,7 @@ def create_app(settings: Settings) -> FastAPI:
             db=database,
             config=AlertingConfig.from_mapping(settings.alerting),
             public_url=settings.base_url,
-            metrics=metrics,
+            registry=metrics,
         )
         app.state.alerts = runtime.alerts
         try:
