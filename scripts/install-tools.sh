@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Tools the deploy tests run that neither Debian nor PyPI ships: kustomize, built from its Go module
 # at a pinned version into a per-user cache (kept across clones, so CI builds it once per machine).
-# Idempotent: does nothing when the pinned binary is already there. Prints the binary's path.
+# Idempotent: does nothing when the pinned binary is already there. Prints the binary's path as
+# the last line of standard output (messages go to standard error), for callers to pick up.
 set -euo pipefail
 
 KUSTOMIZE_VERSION="v5.8.1"  # needs Go >= 1.24 to build
@@ -9,7 +10,8 @@ tools_dir="${PEAKWATCH_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/peakwatch/tool
 kustomize="$tools_dir/kustomize-$KUSTOMIZE_VERSION/kustomize"
 
 if [ -x "$kustomize" ]; then
-  echo "tools: kustomize $KUSTOMIZE_VERSION present at $kustomize"
+  echo "tools: kustomize $KUSTOMIZE_VERSION present" >&2
+  echo "$kustomize"
   exit 0
 fi
 
@@ -18,9 +20,9 @@ if ! command -v go >/dev/null 2>&1; then
   exit 1
 fi
 
-echo "tools: building kustomize $KUSTOMIZE_VERSION (a few minutes the first time)"
+echo "tools: building kustomize $KUSTOMIZE_VERSION (a minute or two, once per machine)" >&2
 mkdir -p "$(dirname "$kustomize")"
-# GOFLAGS=-mod=mod: ignore any go.work or vendor dir the caller happens to have around.
-GOBIN="$(dirname "$kustomize")" GOFLAGS=-mod=mod CGO_ENABLED=0 \
-  go install "sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_VERSION"
-echo "tools: kustomize $KUSTOMIZE_VERSION at $kustomize"
+# GOWORK=off: a go.work the caller happens to have around plays no part.
+GOBIN="$(dirname "$kustomize")" GOWORK=off CGO_ENABLED=0 \
+  go install "sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_VERSION" >&2
+echo "$kustomize"

@@ -1,0 +1,106 @@
+"""Prometheus rules: valid for promtool, tested, mirroring the service's rules, with runbooks."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from typing import Any
+
+import pytest
+
+from core.levels import WARNING_LEVELS
+from core.signals import RULES
+from tests.deploy.conftest import (
+    DEPLOY,
+    K8S,
+    REPO_ROOT,
+    RULE_FILES,
+    import_deploy_script,
+    load_yaml,
+)
+from tests.deploy.test_grafana import METRIC, documented_metrics, recorded_metrics
+
+PROMETHEUS = DEPLOY / "prometheus"
+
+
+def alerting_rules() -> list[dict[str, Any]]:
+    return [
+        rule
+        for path in RULE_FILES
+        for group in load_yaml(path)["groups"]
+        for rule in group["rules"]
+        if "alert" in rule
+    ]
+
+
+def promtool(*args: str) -> subprocess.CompletedProcess[str]:
+    binary = shutil.which("promtool")
+    if binary is None:
+        pytest.fail("promtool is not installed: `make system-deps` installs Debian's prometheus")
+    return subprocess.run([binary, *args], capture_output=True, text=True, check=False)
+
+
+@pytest.mark.integration
+def test_promtool_accepts_the_rule_files() -> None:
+    done = promtool("check", "rules", *map(str, RULE_FILES))
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.mark.integration
+def test_promtool_unit_tests_of_the_rules_pass() -> None:
+    tests = sorted((PROMETHEUS / "tests").glob("*.test.yml"))
+    assert {path.name for path in tests} >= {
+        "peakwatch-alerts.test.yml",
+        "peakwatch-recording.test.yml",
+    }
+    done = promtool("test", "rules", *map(str, tests))
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_every_service_rule_has_an_alert_at_each_of_its_levels() -> None:
+    mirrored: dict[str, set[str]] = {}
+    for rule in alerting_rules():
+        labels = rule.get("labels", {})
+        if "rule" in labels:
+            assert labels["rule"] in RULES, f"{rule['alert']}: unknown rule id {labels['rule']}"
+            assert labels["level"] in WARNING_LEVELS
+            mirrored.setdefault(labels["rule"], set()).add(labels["level"])
+    assert set(mirrored) == set(RULES)
+    assert mirrored["hub_overflow"] == {"blue", "yellow", "orange", "red"}
+    assert mirrored["hub_silent"] == {"yellow", "orange", "red"}
+    assert mirrored["province_congestion"] == {"orange", "red"}
+
+
+def test_every_alert_has_a_severity_summaries_and_a_runbook_that_exists() -> None:
+    operations = (REPO_ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
+    anchors = {
+        re.sub(r"[^a-z0-9-]", "", heading.strip().lower().replace(" ", "-"))
+        for heading in re.findall(r"^#+ (.+)$", operations, re.M)
+    }
+    for rule in alerting_rules():
+        assert rule["labels"]["severity"] in {"info", "warning", "critical"}
+        annotations = rule["annotations"]
+        assert {"summary", "summary_en", "description", "runbook_url"} <= set(annotations)
+        page, _, anchor = annotations["runbook_url"].partition("#")
+        assert page == "docs/operations.md"
+        assert anchor == rule["alert"].lower(), rule["alert"]
+        assert anchor in anchors, f"docs/operations.md has no section {rule['alert']}"
+
+
+def test_rules_use_only_documented_or_recorded_metrics() -> None:
+    known = documented_metrics() | recorded_metrics()
+    for path in RULE_FILES:
+        for group in load_yaml(path)["groups"]:
+            for rule in group["rules"]:
+                for name in METRIC.findall(rule["expr"]):
+                    assert name in known, f"{path.name}: {name} is not in docs/metrics.md"
+
+
+def test_the_kubernetes_prometheusrule_carries_the_same_groups() -> None:
+    converter = import_deploy_script("prometheus", "to_prometheusrule")
+    manifest = load_yaml(K8S / "base" / "peakwatch-prometheusrule.yaml")
+    assert manifest["spec"]["groups"] == converter.rule_groups(), (
+        "stale: run .venv/bin/python deploy/prometheus/to_prometheusrule.py"
+    )
+    assert converter.main(["--check"]) == 0
