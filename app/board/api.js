@@ -1,0 +1,220 @@
+// Talking to the peakwatch API: the bearer key, JSON reads, and the alert stream.
+// The stream is read with fetch() because EventSource cannot send an Authorization header.
+
+const KEY_STORAGE_KEY = "peakwatch.board.key";
+
+export class AuthError extends Error {
+  constructor(status) {
+    super(`API answered ${status}`);
+    this.status = status;
+  }
+}
+
+/** Take `?key=` from the address bar once, keep it, and remove it from the URL and history. */
+export function adoptKeyFromUrl() {
+  const url = new URL(window.location.href);
+  const key = url.searchParams.get("key");
+  if (key === null) return;
+  if (key.trim()) saveKey(key.trim());
+  url.searchParams.delete("key");
+  window.history.replaceState(window.history.state, "", url.pathname + url.search + url.hash);
+}
+
+export function loadKey() {
+  try {
+    return localStorage.getItem(KEY_STORAGE_KEY) || "";
+  } catch {
+    return memoryKey;
+  }
+}
+
+let memoryKey = "";
+
+export function saveKey(key) {
+  memoryKey = key;
+  try {
+    localStorage.setItem(KEY_STORAGE_KEY, key);
+  } catch {
+    // private mode: the key lasts for this page only
+  }
+}
+
+export function forgetKey() {
+  memoryKey = "";
+  try {
+    localStorage.removeItem(KEY_STORAGE_KEY);
+  } catch {
+    // nothing stored
+  }
+}
+
+/** GET a JSON document relative to the page; AuthError on 401/403, Error on anything else. */
+export async function getJSON(path, key, { timeoutMs = 8000 } = {}) {
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), timeoutMs);
+  try {
+    const response = await fetch(path, {
+      headers: { Authorization: `Bearer ${key}`, Accept: "application/json" },
+      cache: "no-store",
+      signal: abort.signal,
+    });
+    if (response.status === 401 || response.status === 403) throw new AuthError(response.status);
+    if (!response.ok) throw new Error(`${path}: HTTP ${response.status}`);
+    return await response.json();
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Every hub, following pages when the network has more hubs than one page holds. */
+export async function getAllHubs(key, pageSize = 5000, maxPages = 10) {
+  const hubs = [];
+  let total = 0;
+  for (let page = 0; page < maxPages; page += 1) {
+    const body = await getJSON(`v1/hubs?limit=${pageSize}&offset=${hubs.length}`, key);
+    const rows = Array.isArray(body) ? body : Array.isArray(body?.hubs) ? body.hubs : [];
+    total = typeof body?.total === "number" ? body.total : rows.length;
+    hubs.push(...rows);
+    if (rows.length === 0 || hubs.length >= total || Array.isArray(body)) break;
+  }
+  return { total, hubs };
+}
+
+/** The list out of a bare array or a `{items: [...]}` page. */
+export function listOf(body) {
+  if (Array.isArray(body)) return body;
+  for (const name of ["items", "alerts", "provinces", "data", "results"]) {
+    if (Array.isArray(body?.[name])) return body[name];
+  }
+  return [];
+}
+
+/** The alert in one stream message: either the alert itself or `{type, alert: {...}}`. */
+export function alertOf(message) {
+  if (!message || typeof message !== "object") return null;
+  const alert = message.alert && typeof message.alert === "object" ? message.alert : message;
+  return alert.id !== undefined && alert.id !== null ? alert : null;
+}
+
+/**
+ * Split text/event-stream bytes into events. Feed it decoded text with push(); it calls
+ * onEvent({event, data, id}) for each complete event. Handles \n, \r\n and \r line ends,
+ * multi-line data, comments and chunks that end mid-line.
+ */
+export class EventStreamParser {
+  constructor(onEvent) {
+    this.onEvent = onEvent;
+    this.buffer = "";
+    this.reset();
+  }
+
+  reset() {
+    this.data = [];
+    this.event = "";
+    this.id = null;
+  }
+
+  push(text) {
+    this.buffer += text;
+    let start = 0;
+    for (;;) {
+      const cr = this.buffer.indexOf("\r", start);
+      const lf = this.buffer.indexOf("\n", start);
+      if (cr === -1 && lf === -1) break;
+      let end;
+      let next;
+      if (cr !== -1 && (lf === -1 || cr < lf)) {
+        // a lone \r at the end of a chunk may be the first half of \r\n: wait for more
+        if (cr === this.buffer.length - 1) break;
+        end = cr;
+        next = this.buffer[cr + 1] === "\n" ? cr + 2 : cr + 1;
+      } else {
+        end = lf;
+        next = lf + 1;
+      }
+      this.line(this.buffer.slice(start, end));
+      start = next;
+    }
+    this.buffer = this.buffer.slice(start);
+  }
+
+  line(text) {
+    if (text === "") {
+      if (this.data.length > 0) {
+        this.onEvent({ event: this.event || "message", data: this.data.join("\n"), id: this.id });
+      }
+      this.reset();
+      return;
+    }
+    if (text.startsWith(":")) return;
+    const colon = text.indexOf(":");
+    const field = colon === -1 ? text : text.slice(0, colon);
+    let value = colon === -1 ? "" : text.slice(colon + 1);
+    if (value.startsWith(" ")) value = value.slice(1);
+    if (field === "data") this.data.push(value);
+    else if (field === "event") this.event = value;
+    else if (field === "id") this.id = value;
+  }
+}
+
+/**
+ * Follow `path` as a server-sent event stream until `signal` aborts, reconnecting with
+ * exponential back-off (1 s doubling to 30 s, with jitter). Calls onMessage(parsedJSON) per
+ * event, onState("connecting"|"live"|"reconnecting") as the link changes, onAuthError() and
+ * stops on 401/403.
+ */
+export async function followStream(path, key, { onMessage, onState, onAuthError, signal }) {
+  let backoffMs = 1000;
+  let lastEventId = null;
+  while (!signal.aborted) {
+    onState("connecting");
+    try {
+      const headers = { Authorization: `Bearer ${key}`, Accept: "text/event-stream" };
+      if (lastEventId) headers["Last-Event-ID"] = lastEventId;
+      const response = await fetch(path, { headers, cache: "no-store", signal });
+      if (response.status === 401 || response.status === 403) {
+        onAuthError(response.status);
+        return;
+      }
+      if (!response.ok || !response.body) throw new Error(`stream: HTTP ${response.status}`);
+      onState("live");
+      backoffMs = 1000;
+      const parser = new EventStreamParser((event) => {
+        if (event.id) lastEventId = event.id;
+        try {
+          onMessage(JSON.parse(event.data), event.event);
+        } catch {
+          // not JSON (a heartbeat or a plain-text note): nothing to show
+        }
+      });
+      const reader = response.body.getReader();
+      const decoder = new TextDecoder();
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        parser.push(decoder.decode(value, { stream: true }));
+      }
+    } catch (error) {
+      if (signal.aborted) return;
+    }
+    if (signal.aborted) return;
+    onState("reconnecting");
+    const waitMs = backoffMs * (0.8 + Math.random() * 0.4);
+    backoffMs = Math.min(backoffMs * 2, 30000);
+    await sleep(waitMs, signal);
+  }
+}
+
+function sleep(ms, signal) {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      signal.removeEventListener("abort", stop);
+      resolve();
+    }, ms);
+    const stop = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    signal.addEventListener("abort", stop, { once: true });
+  });
+}

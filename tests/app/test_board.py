@@ -1,0 +1,509 @@
+"""The live board in a real browser (Debian's Chromium driven by Playwright).
+
+The fast tests serve the real ``app/board`` files through the real board route from a small app
+that answers the five API endpoints with fixed, realistic data (and an alert stream that brings a
+new red alert after a second), so they need no Kafka. The last test reads the real service fed by
+the Double-11 simulator (the ``fed_service`` fixture).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize, expect, sync_playwright
+
+from app.api.routes import board
+from app.local_kafka import free_port
+
+pytestmark = pytest.mark.integration
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+KEY = "board-test-key"
+WALL_SCREEN: ViewportSize = {"width": 1920, "height": 1080}
+
+LEVEL_RGB = {
+    "unknown": "rgb(140, 140, 140)",
+    "none": "rgb(82, 196, 26)",
+    "blue": "rgb(22, 119, 255)",
+    "yellow": "rgb(250, 219, 20)",
+    "orange": "rgb(250, 140, 22)",
+    "red": "rgb(245, 34, 45)",
+}
+
+# (province, city, lat, lon) of sorting centres spread over the country
+CITIES = [
+    ("浙江", "杭州", 30.27, 120.15),
+    ("浙江", "义乌", 29.31, 120.08),
+    ("浙江", "金华", 29.08, 119.65),
+    ("上海", "上海", 31.23, 121.47),
+    ("江苏", "苏州", 31.30, 120.58),
+    ("江苏", "南京", 32.06, 118.80),
+    ("广东", "广州", 23.13, 113.26),
+    ("广东", "深圳", 22.54, 114.06),
+    ("广东", "东莞", 23.02, 113.75),
+    ("北京", "北京", 39.90, 116.40),
+    ("天津", "天津", 39.13, 117.20),
+    ("河北", "石家庄", 38.04, 114.51),
+    ("山东", "济南", 36.65, 117.12),
+    ("山东", "临沂", 35.10, 118.36),
+    ("河南", "郑州", 34.75, 113.62),
+    ("湖北", "武汉", 30.59, 114.31),
+    ("湖南", "长沙", 28.23, 112.94),
+    ("四川", "成都", 30.57, 104.07),
+    ("重庆", "重庆", 29.56, 106.55),
+    ("陕西", "西安", 34.34, 108.94),
+    ("福建", "厦门", 24.48, 118.09),
+    ("安徽", "合肥", 31.82, 117.23),
+    ("辽宁", "沈阳", 41.80, 123.43),
+    ("黑龙江", "哈尔滨", 45.80, 126.53),
+    ("云南", "昆明", 24.88, 102.83),
+    ("新疆", "乌鲁木齐", 43.83, 87.62),
+    ("西藏", "拉萨", 29.65, 91.17),
+    ("海南", "海口", 20.04, 110.20),
+]
+CARRIERS = [("ZTO", "中通"), ("YTO", "圆通"), ("YUNDA", "韵达"), ("STO", "申通")]
+# the hubs in trouble, by id, and how badly
+TROUBLE: dict[str, tuple[str, float | None, float | None]] = {
+    "ZTO-HZ01": ("red", 1.04, None),
+    "YUNDA-YW01": ("red", 0.97, 480.0),
+    "STO-JH01": ("orange", 0.91, 2400.0),
+    "YTO-GZ01": ("orange", 0.86, 3300.0),
+    "ZTO-SZ01": ("yellow", 0.81, 9000.0),
+    "STO-LY01": ("yellow", 0.74, 7200.0),
+    "YTO-SH01": ("blue", 0.72, None),
+    "ZTO-WH01": ("blue", 0.71, 20000.0),
+}
+CITY_CODES = {
+    "杭州": "HZ",
+    "义乌": "YW",
+    "金华": "JH",
+    "上海": "SH",
+    "苏州": "SU",
+    "南京": "NJ",
+    "广州": "GZ",
+    "深圳": "SZ",
+    "东莞": "DG",
+    "北京": "BJ",
+    "天津": "TJ",
+    "石家庄": "SJZ",
+    "济南": "JN",
+    "临沂": "LY",
+    "郑州": "ZZ",
+    "武汉": "WH",
+    "长沙": "CS",
+    "成都": "CD",
+    "重庆": "CQ",
+    "西安": "XA",
+    "厦门": "XM",
+    "合肥": "HF",
+    "沈阳": "SY",
+    "哈尔滨": "HRB",
+    "昆明": "KM",
+    "乌鲁木齐": "WLMQ",
+    "拉萨": "LS",
+    "海口": "HK",
+}
+
+
+def make_hubs() -> list[dict[str, Any]]:
+    """One hub per city and carrier; a few in trouble, the far-west ones not reporting yet."""
+    hubs = []
+    for province, city, lat, lon in CITIES:
+        for index, (code, carrier_zh) in enumerate(CARRIERS):
+            hub_id = f"{code}-{CITY_CODES[city]}01"
+            level, utilization, eta = TROUBLE.get(hub_id, ("none", 0.35 + 0.05 * index, None))
+            if city in ("拉萨", "乌鲁木齐") and level == "none":
+                level, utilization = "unknown", None
+            capacity = 400_000 if city in ("杭州", "义乌", "广州", "上海") else 150_000
+            hubs.append(
+                {
+                    "hub_id": hub_id,
+                    "carrier": code,
+                    "name": f"{carrier_zh}{city}转运中心",
+                    "province": province,
+                    "city": city,
+                    "lat": lat + 0.08 * index,
+                    "lon": lon + 0.08 * index,
+                    "tier": "national" if capacity > 200_000 else "regional",
+                    "key_node": capacity > 200_000,
+                    "storage_capacity": capacity,
+                    "backlog": None if utilization is None else utilization * capacity,
+                    "utilization": utilization,
+                    "arrival_rate_per_min": 2400.0,
+                    "departure_rate_per_min": 2100.0,
+                    "time_to_overflow_s": eta,
+                    "level": level,
+                    "last_event_at": None if level == "unknown" else "2025-11-11T14:05:00+08:00",
+                }
+            )
+    return hubs
+
+
+HUBS = make_hubs()
+
+
+def alert(alert_id: str, hub_id: str, level: str, summary: str, summary_en: str) -> dict[str, Any]:
+    """An alert as the API shows it."""
+    hub = next(h for h in HUBS if h["hub_id"] == hub_id)
+    return {
+        "id": alert_id,
+        "rule": "hub_overflow",
+        "scope": "hub",
+        "subject": hub_id,
+        "level": level,
+        "state": "firing",
+        "started_at": "2025-11-11T13:52:00+08:00",
+        "resolved_at": None,
+        "labels": {"hub_id": hub_id, "carrier": hub["carrier"], "province": hub["province"]},
+        "summary": summary,
+        "summary_en": summary_en,
+        "values": {
+            "utilization": hub["utilization"],
+            "time_to_overflow_s": hub["time_to_overflow_s"],
+        },
+        "acked_by": None,
+        "acked_at": None,
+    }
+
+
+FIRING = [
+    alert(
+        "a-1",
+        "STO-JH01",
+        "orange",
+        "金华申通转运中心利用率 91%，预计 40 分钟后爆仓",
+        "STO Jinhua at 91 %, overflow in 40 min",
+    ),
+    alert(
+        "a-2",
+        "ZTO-HZ01",
+        "red",
+        "杭州中通转运中心已爆仓，利用率 104%",
+        "ZTO Hangzhou overflowing at 104 %",
+    ),
+]
+NEW_RED = alert(
+    "a-3",
+    "YUNDA-YW01",
+    "red",
+    "义乌韵达转运中心利用率 97%，预计 8 分钟后爆仓",
+    "Yunda Yiwu at 97 %, overflow in 8 min",
+)
+
+
+def _authorised(request: Request) -> bool:
+    return request.headers.get("authorization") == f"Bearer {KEY}"
+
+
+def _denied() -> JSONResponse:
+    return JSONResponse({"detail": "unknown or revoked api key"}, status_code=401)
+
+
+def make_fake_api() -> FastAPI:
+    """The real board route plus fixed answers for the endpoints the board reads."""
+    api = FastAPI()
+    api.include_router(board.router)
+    firing_served = asyncio.Event()  # the stream's news comes after the board's first poll
+    counts = {level: sum(h["level"] == level for h in HUBS) for level in LEVEL_RGB}
+
+    @api.get("/v1/network")
+    async def network(request: Request) -> Any:
+        if not _authorised(request):
+            return _denied()
+        return {
+            "view": "national",
+            "watermark": "2025-11-11T06:05:00Z",
+            "level": "orange",
+            "arrivals_per_min": 412_345.0,
+            "departures_per_min": 298_765.0,
+            "hubs_by_level": counts,
+            "hubs_total": len(HUBS),
+            "key_node_orange_share": 0.22,
+        }
+
+    @api.get("/v1/provinces")
+    async def provinces(request: Request) -> Any:
+        if not _authorised(request):
+            return _denied()
+        names = sorted({h["province"] for h in HUBS})
+        rows = [
+            {
+                "province": name,
+                "level": "orange" if name == "浙江" else "none",
+                "hubs": sum(h["province"] == name for h in HUBS),
+            }
+            for name in names
+        ]
+        return rows
+
+    @api.get("/v1/hubs")
+    async def hubs(request: Request, limit: int = 100, offset: int = 0) -> Any:
+        if not _authorised(request):
+            return _denied()
+        return {
+            "total": len(HUBS),
+            "limit": limit,
+            "offset": offset,
+            "hubs": HUBS[offset : offset + limit],
+        }
+
+    @api.get("/v1/alerts")
+    async def alerts(request: Request, state: str = "all") -> Any:
+        if not _authorised(request):
+            return _denied()
+        firing_served.set()
+        return {"items": FIRING if state in ("firing", "all") else [], "total": len(FIRING)}
+
+    @api.get("/v1/alerts/stream")
+    async def stream(request: Request) -> Any:
+        if not _authorised(request):
+            return _denied()
+
+        async def events() -> AsyncIterator[str]:
+            yield ": connected\n\n"
+            await firing_served.wait()
+            await asyncio.sleep(1.0)
+            message = json.dumps({"type": "alert_firing", "alert": NEW_RED}, ensure_ascii=False)
+            # split mid-line, as a proxy may: the board must join the chunks
+            yield f"id: 1\r\ndata: {message[:40]}"
+            await asyncio.sleep(0.05)
+            yield f"{message[40:]}\r\n\r\n"
+            while not await request.is_disconnected():
+                yield ": keep-alive\n\n"
+                await asyncio.sleep(0.5)
+
+        return StreamingResponse(events(), media_type="text/event-stream")
+
+    return api
+
+
+@dataclass
+class FakeBoard:
+    """The fake API on 127.0.0.1; ``url`` is where the board is."""
+
+    url: str
+
+
+@pytest.fixture(scope="module")
+def fake_board() -> Iterator[FakeBoard]:
+    """Serve the board and the fake API from uvicorn in a thread for the module's tests."""
+    port = free_port()
+    config = uvicorn.Config(
+        make_fake_api(),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="off",
+        ws="none",
+        timeout_graceful_shutdown=2,
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="fake-board", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            pytest.fail("the fake board server did not start")
+        time.sleep(0.05)
+    try:
+        yield FakeBoard(url=f"http://127.0.0.1:{port}")
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Debian's Chromium, headless; closed after the module."""
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: run `make system-deps`")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@pytest.fixture
+def context(browser: Browser) -> Iterator[BrowserContext]:
+    """A fresh profile (empty localStorage) on a 1080p wall screen."""
+    made = browser.new_context(viewport=WALL_SCREEN, locale="zh-CN", timezone_id="Asia/Shanghai")
+    try:
+        yield made
+    finally:
+        made.close()
+
+
+def _screenshot(page: Page, name: str) -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / name
+    page.screenshot(path=str(path))
+    return path
+
+
+def _circle_fills(page: Page) -> dict[str, str]:
+    fills: dict[str, str] = page.eval_on_selector_all(
+        "svg circle",
+        "cs => Object.fromEntries(cs.map(c => [c.dataset.hubId, getComputedStyle(c).fill]))",
+    )
+    return fills
+
+
+def test_board_shows_hubs_by_level_and_a_new_alert_from_the_stream(
+    fake_board: FakeBoard, context: BrowserContext
+) -> None:
+    page = context.new_page()
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    problems: list[str] = []
+    page.on("pageerror", lambda error: problems.append(str(error)))
+
+    page.goto(f"{fake_board.url}/?key={KEY}")
+
+    # the key leaves the address bar and stays in the browser
+    expect(page).to_have_url(f"{fake_board.url}/")
+    assert page.evaluate("localStorage.getItem('peakwatch.board.key')") == KEY
+
+    # one point per hub, coloured by its level
+    expect(page.locator("svg circle")).to_have_count(len(HUBS))
+    fills = _circle_fills(page)
+    assert fills == {hub["hub_id"]: LEVEL_RGB[hub["level"]] for hub in HUBS}
+
+    # the banner: network level, national flows, hubs per level
+    expect(page.locator("#network-level-name")).to_have_text("橙色 II级")
+    expect(page.locator("#kpi-arrivals")).to_have_text("41.2万")
+    expect(page.locator("#kpi-watermark")).to_have_text("11-11 14:05:00")
+    expect(page.locator('.level-count[data-level="red"] .n')).to_have_text("2")
+
+    # provinces worst first; the hubs nearest to overflow, the full one first
+    expect(page.locator("#province-tiles .ptile").first).to_have_attribute("data-province", "浙江")
+    nearest = page.locator("#nearest-list li")
+    expect(nearest.first).to_contain_text("中通杭州转运中心")
+    expect(nearest.first).to_contain_text("已爆仓")
+    expect(nearest.nth(1)).to_contain_text("韵达义乌转运中心")
+    expect(nearest.nth(1)).to_contain_text("8 分钟")
+    expect(nearest.nth(1)).to_contain_text("97%")
+
+    # the two firing alerts, then the red one the stream brings a second later, on top
+    feed = page.locator("#alert-feed li")
+    expect(feed).to_have_count(2)
+    expect(feed).to_have_count(3, timeout=10_000)
+    expect(feed.first).to_have_attribute("data-alert-id", "a-3")
+    expect(feed.first).to_contain_text("义乌韵达转运中心利用率 97%")
+    expect(feed.first).to_contain_text("新")
+    expect(page.locator("#link-status")).to_have_attribute("data-state", "live")
+
+    shot = _screenshot(page, "board.png")
+    assert shot.stat().st_size > 50_000
+
+    # offline: nothing but this origin was asked for
+    assert requested
+    assert all(url.startswith(fake_board.url) for url in requested), requested
+    assert problems == []
+
+
+def test_language_toggle_switches_text_and_is_remembered(
+    fake_board: FakeBoard, context: BrowserContext
+) -> None:
+    page = context.new_page()
+    page.goto(f"{fake_board.url}/?key={KEY}")
+    expect(page.locator("#alerts-title")).to_have_text("实时告警")
+    expect(page.locator("svg circle")).to_have_count(len(HUBS))
+
+    page.get_by_role("button", name="EN").click()
+
+    expect(page.locator("#alerts-title")).to_have_text("Live alerts")
+    expect(page.locator("#title")).to_have_text("Double-11 Parcel Network Watch")
+    expect(page.locator("#network-level-name")).to_have_text("Orange (II)")
+    expect(page.locator("#province-tiles .ptile").first.locator(".pname")).to_have_text("Zhejiang")
+    expect(page.locator("#alert-feed")).to_contain_text("ZTO Hangzhou overflowing at 104 %")
+    assert page.evaluate("document.documentElement.lang") == "en"
+    _screenshot(page, "board-en.png")
+
+    page.reload()
+    expect(page.locator("#alerts-title")).to_have_text("Live alerts")
+    page.get_by_role("button", name="中文").click()
+    expect(page.locator("#alerts-title")).to_have_text("实时告警")
+
+
+def test_without_a_key_the_board_asks_for_one(
+    fake_board: FakeBoard, context: BrowserContext
+) -> None:
+    page = context.new_page()
+    page.goto(f"{fake_board.url}/")
+    dialog = page.locator("#key-dialog")
+    expect(dialog).to_be_visible()
+    expect(page.locator("svg circle")).to_have_count(0)
+
+    page.locator("#key-input").fill("not-a-key")
+    page.locator("#key-form button").click()
+    expect(page.locator("#key-error")).to_be_visible()
+
+    page.locator("#key-input").fill(KEY)
+    page.locator("#key-form button").click()
+    expect(dialog).to_be_hidden()
+    expect(page.locator("svg circle")).to_have_count(len(HUBS))
+    assert page.evaluate("localStorage.getItem('peakwatch.board.key')") == KEY
+
+
+def test_board_page_forbids_anything_from_elsewhere(fake_board: FakeBoard) -> None:
+    response = httpx.get(fake_board.url + "/")
+    assert response.status_code == 200
+    policy = response.headers["content-security-policy"]
+    assert "default-src 'self'" in policy
+    assert "connect-src 'self'" in policy
+    assert response.headers["referrer-policy"] == "no-referrer"
+    script = httpx.get(fake_board.url + "/board/board.js")
+    assert script.headers["content-type"].split(";")[0] in (
+        "text/javascript",
+        "application/javascript",
+    )
+
+
+def test_board_against_the_service_fed_by_the_simulator(
+    request: pytest.FixtureRequest, context: BrowserContext
+) -> None:
+    try:
+        service: Any = request.getfixturevalue("fed_service")
+    except pytest.FixtureLookupError:
+        pytest.skip(
+            "the fed_service fixture (service fed by the Double-11 simulator) is not wired yet"
+        )
+    with httpx.Client(
+        base_url=service.url, headers={"Authorization": f"Bearer {service.admin_key}"}, timeout=30
+    ) as api:
+        total = api.get("/v1/hubs", params={"limit": 5000}).raise_for_status().json()["total"]
+    assert total > 0
+
+    page = context.new_page()
+    page.goto(f"{service.url}/?key={service.admin_key}")
+
+    expect(page.locator("svg circle")).to_have_count(total, timeout=20_000)
+    expect(page.locator("#alert-feed li").first).to_be_visible(timeout=30_000)
+    expect(page.locator("#link-status")).to_have_attribute("data-state", "live", timeout=10_000)
+    expect(page.locator("#kpi-watermark")).not_to_have_text("尚无数据")
+    _screenshot(page, "board-live.png")
