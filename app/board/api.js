@@ -159,43 +159,62 @@ export class EventStreamParser {
 
 /**
  * Follow `path` as a server-sent event stream until `signal` aborts, reconnecting with
- * exponential back-off (1 s doubling to 30 s, with jitter). Calls onMessage(parsedJSON) per
+ * exponential back-off (1 s doubling to 30 s, with jitter; back to 1 s once a connection has
+ * stayed up for a while, so a service that accepts and drops at once is not hammered). Calls onMessage(parsedJSON) per
  * event, onState("connecting"|"live"|"reconnecting") as the link changes, onAuthError() and
  * stops on 401/403.
  */
+const STABLE_MS = 15000;
+// A link that has said nothing (not even a keep-alive comment) this long is presumed dead: a
+// proxy or NAT may have dropped it without closing it.
+const IDLE_MS = 75000;
+
 export async function followStream(path, key, { onMessage, onState, onAuthError, signal }) {
   let backoffMs = 1000;
   let lastEventId = null;
+  const deliver = (event) => {
+    if (event.id) lastEventId = event.id;
+    let message;
+    try {
+      message = JSON.parse(event.data);
+    } catch {
+      return; // not JSON (a heartbeat or a plain-text note): nothing to show
+    }
+    onMessage(message, event.event);
+  };
   while (!signal.aborted) {
     onState("connecting");
+    const link = new AbortController();
+    const dropLink = () => link.abort();
+    signal.addEventListener("abort", dropLink, { once: true });
+    let idle = setTimeout(dropLink, IDLE_MS);
     try {
       const headers = { Authorization: `Bearer ${key}`, Accept: "text/event-stream" };
       if (lastEventId) headers["Last-Event-ID"] = lastEventId;
-      const response = await fetch(path, { headers, cache: "no-store", signal });
+      const response = await fetch(path, { headers, cache: "no-store", signal: link.signal });
       if (response.status === 401 || response.status === 403) {
         onAuthError(response.status);
         return;
       }
       if (!response.ok || !response.body) throw new Error(`stream: HTTP ${response.status}`);
       onState("live");
-      backoffMs = 1000;
-      const parser = new EventStreamParser((event) => {
-        if (event.id) lastEventId = event.id;
-        try {
-          onMessage(JSON.parse(event.data), event.event);
-        } catch {
-          // not JSON (a heartbeat or a plain-text note): nothing to show
-        }
-      });
+      const connectedAt = Date.now();
+      const parser = new EventStreamParser(deliver);
       const reader = response.body.getReader();
       const decoder = new TextDecoder();
       for (;;) {
         const { value, done } = await reader.read();
         if (done) break;
+        clearTimeout(idle);
+        idle = setTimeout(dropLink, IDLE_MS);
         parser.push(decoder.decode(value, { stream: true }));
+        if (Date.now() - connectedAt > STABLE_MS) backoffMs = 1000;
       }
     } catch (error) {
-      if (signal.aborted) return;
+      if (!signal.aborted) console.warn("board: alert stream:", error);
+    } finally {
+      clearTimeout(idle);
+      signal.removeEventListener("abort", dropLink);
     }
     if (signal.aborted) return;
     onState("reconnecting");

@@ -227,6 +227,8 @@ def make_fake_api() -> FastAPI:
     api = FastAPI()
     api.include_router(board.router)
     firing_served = asyncio.Event()  # the stream's news comes after the board's first poll
+    api.state.stream_opened_at = []  # monotonic times the board opened the stream
+    api.state.drop_streams = False  # True: end every stream at once, like a restarting service
     counts = {level: sum(h["level"] == level for h in HUBS) for level in LEVEL_RGB}
 
     @api.get("/v1/network")
@@ -282,8 +284,13 @@ def make_fake_api() -> FastAPI:
         if not _authorised(request):
             return _denied()
 
+        api.state.stream_opened_at.append(time.monotonic())
+        drop = api.state.drop_streams
+
         async def events() -> AsyncIterator[str]:
             yield ": connected\n\n"
+            if drop:
+                return
             await firing_served.wait()
             await asyncio.sleep(1.0)
             message = json.dumps({"type": "alert_firing", "alert": NEW_RED}, ensure_ascii=False)
@@ -305,14 +312,16 @@ class FakeBoard:
     """The fake API on 127.0.0.1; ``url`` is where the board is."""
 
     url: str
+    api: FastAPI
 
 
 @pytest.fixture(scope="module")
 def fake_board() -> Iterator[FakeBoard]:
     """Serve the board and the fake API from uvicorn in a thread for the module's tests."""
     port = free_port()
+    api = make_fake_api()
     config = uvicorn.Config(
-        make_fake_api(),
+        api,
         host="127.0.0.1",
         port=port,
         log_level="warning",
@@ -329,7 +338,7 @@ def fake_board() -> Iterator[FakeBoard]:
             pytest.fail("the fake board server did not start")
         time.sleep(0.05)
     try:
-        yield FakeBoard(url=f"http://127.0.0.1:{port}")
+        yield FakeBoard(url=f"http://127.0.0.1:{port}", api=api)
     finally:
         server.should_exit = True
         thread.join(timeout=10)
@@ -468,6 +477,65 @@ def test_without_a_key_the_board_asks_for_one(
     expect(dialog).to_be_hidden()
     expect(page.locator("svg circle")).to_have_count(len(HUBS))
     assert page.evaluate("localStorage.getItem('peakwatch.board.key')") == KEY
+
+
+def test_alert_stream_reconnects_with_growing_back_off(
+    fake_board: FakeBoard, context: BrowserContext
+) -> None:
+    opened: list[float] = fake_board.api.state.stream_opened_at
+    opened.clear()
+    fake_board.api.state.drop_streams = True
+    page = context.new_page()
+    try:
+        page.goto(f"{fake_board.url}/?key={KEY}")
+        expect(page.locator("#link-status")).not_to_have_attribute("data-state", "live")
+        deadline = time.monotonic() + 15
+        while len(opened) < 3 and time.monotonic() < deadline:
+            page.wait_for_timeout(100)
+        assert len(opened) >= 3, opened
+        first_wait, second_wait = opened[1] - opened[0], opened[2] - opened[1]
+        assert 0.7 < first_wait < 2.5
+        assert second_wait > first_wait * 1.3
+    finally:
+        fake_board.api.state.drop_streams = False
+    # the service is back: the board says so without a reload
+    expect(page.locator("#link-status")).to_have_attribute("data-state", "live", timeout=10_000)
+    expect(page.locator("#alert-feed li[data-alert-id='a-3']")).to_be_visible(timeout=10_000)
+
+
+def test_event_stream_parser_and_payload_shapes(
+    fake_board: FakeBoard, context: BrowserContext
+) -> None:
+    page = context.new_page()
+    page.goto(f"{fake_board.url}/board/api.js")
+    result = page.evaluate(
+        r"""async () => {
+            const { EventStreamParser, alertOf, listOf } = await import("/board/api.js");
+            const events = [];
+            const parser = new EventStreamParser((e) => events.push(e));
+            for (const chunk of [
+                ": comment\r\n\r\n", "event: alert\r", "\nid: 7\ndata: {\"a\":",
+                "1}\r\ndata: 2\r\n", "\r\n", "data:no-space\n\ndata: lone-cr\r\r", ": next\n",
+            ]) parser.push(chunk);
+            return {
+                events,
+                wrapped: alertOf({ type: "alert_firing", alert: { id: "x", level: "red" } })?.id,
+                bare: alertOf({ id: "y", level: "red" })?.id,
+                heartbeat: alertOf({ type: "heartbeat" }),
+                fromList: listOf([1, 2]).length,
+                fromPage: listOf({ items: [1, 2, 3], total: 3 }).length,
+            };
+        }"""
+    )
+    assert result["events"] == [
+        {"event": "alert", "data": '{"a":1}\n2', "id": "7"},
+        {"event": "message", "data": "no-space", "id": None},
+        {"event": "message", "data": "lone-cr", "id": None},
+    ]
+    assert result["wrapped"] == "x"
+    assert result["bare"] == "y"
+    assert result["heartbeat"] is None
+    assert (result["fromList"], result["fromPage"]) == (2, 3)
 
 
 def test_board_page_forbids_anything_from_elsewhere(fake_board: FakeBoard) -> None:
