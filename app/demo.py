@@ -17,13 +17,14 @@ from pathlib import Path
 import httpx
 
 from app import local_kafka
-from simulator.network import CARRIERS, build_network
+from simulator.placement import CARRIERS
 
 STATE = Path(".peakwatch")
 DEMO_ADMIN_KEY = "demo-admin-key"  # local demo only: never use a fixed key in production
 SCENARIO = "double11"
 SPEED = 120.0  # two simulated minutes per second: the first alerts within two minutes
 HUBS = 300
+SEED = "11"
 
 
 def _say(message: str) -> None:
@@ -72,7 +73,13 @@ def run(seconds: float | None, speed: float, hubs: int) -> int:
     _say("starting the local Kafka broker (first run downloads its jars with Maven) …")
     broker = local_kafka.start(STATE / "kafka")
     hubs_file = demo_dir / "hubs.jsonl"
-    build_network(hubs, seed=11).write_ndjson(hubs_file)
+    # The simulator writes the registry of the very network it will simulate.
+    subprocess.run(
+        [sys.executable, "-m", "app.cli", "simulate", "--scenario", SCENARIO, "--seed", SEED]
+        + ["--hubs", str(hubs), "--target", "none", "--max-events", "0", "--quiet"]
+        + ["--hubs-out", str(hubs_file)],
+        check=True,
+    )
     port = _port(int(os.environ.get("PEAKWATCH_HTTP_PORT", "8000")))
     url = f"http://127.0.0.1:{port}"
     env = {
@@ -107,7 +114,7 @@ def run(seconds: float | None, speed: float, hubs: int) -> int:
         sys.stdout.flush()
         simulator = subprocess.Popen(
             [sys.executable, "-m", "app.cli", "simulate", "--scenario", SCENARIO]
-            + ["--speed", str(speed), "--target", "kafka", "--seed", "11", "--hubs", str(hubs)]
+            + ["--speed", str(speed), "--target", "kafka", "--seed", SEED, "--hubs", str(hubs)]
             + ["--bootstrap", broker.bootstrap, "--topic", env["PEAKWATCH_EVENTS_TOPIC"]]
             + ["--url", url, "--api-key", keys["REGULATOR"]],
             env=env,
