@@ -173,3 +173,55 @@ def service_factory(tmp_path: Path, kafka_bootstrap: str) -> Iterator[Any]:
     yield factory
     for service in made:
         service.kill()
+
+
+def run_simulator(*args: str, timeout_s: float = 300.0) -> None:
+    """Run ``peakwatch simulate`` with ``args`` to completion (bounded in time)."""
+    subprocess.run(
+        [sys.executable, "-m", "app.cli", "simulate", "--quiet", *args],
+        cwd=REPO_ROOT,
+        check=True,
+        timeout=timeout_s,
+    )
+
+
+def firing_alerts(service: Service) -> list[dict[str, Any]]:
+    """Alerts firing now, as the API lists them."""
+    with service.client() as client:
+        response = client.get("/v1/alerts", params={"state": "firing"})
+    response.raise_for_status()
+    body = response.json()
+    items: list[dict[str, Any]] = body["items"] if isinstance(body, dict) else body
+    return items
+
+
+@pytest.fixture(scope="session")
+def fed_service(
+    tmp_path_factory: pytest.TempPathFactory, kafka_bootstrap: str
+) -> Iterator[Service]:
+    """A service fed 3 simulated hours of the Double-11 scenario, with alerts firing."""
+    tmp_path = tmp_path_factory.mktemp("fed")
+    hubs_file = tmp_path / "hubs.jsonl"
+    common = ["--scenario", "double11", "--hubs", "60", "--seed", "7"]
+    run_simulator(*common, "--target", "none", "--max-events", "0", "--hubs-out", str(hubs_file))
+    service = make_service(tmp_path, kafka_bootstrap, hubs_file.read_text(), name="fed")
+    service.start()
+    try:
+        run_simulator(
+            *common,
+            "--target", "kafka",
+            "--speed", "max",
+            "--duration", "3h",
+            "--bootstrap", kafka_bootstrap,
+            "--topic", service.env["PEAKWATCH_EVENTS_TOPIC"],
+        )  # fmt: skip
+        wait_for(lambda: firing_alerts(service), timeout_s=120, what="a firing alert")
+        yield service
+    finally:
+        service.kill()
+
+
+@pytest.fixture(scope="session")
+def service_url(fed_service: Service) -> str:
+    """Base URL of the fed service (for scrapes and dashboards)."""
+    return fed_service.url
