@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from simulator.flows import Step
+from simulator.model import Step
 from simulator.profile import BEIJING_TZ
 from simulator.scenarios import Incident, Scenario
 

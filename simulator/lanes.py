@@ -5,7 +5,8 @@ links to its two nearest national hubs and two nearest regional hubs; a city hub
 parent in its province (a regional hub where there is one) and to its nearest national hub; a
 terminal hub links to one parent. Every link carries traffic both ways.
 
-Traffic shares come from a gravity rule (bigger and nearer hubs get more), sized so that a hub
+Traffic shares come from a gravity rule (bigger and nearer hubs get more, and lanes down the
+hierarchy towards delivery get ``DOWNSTREAM_WEIGHT`` times more), sized so that a hub
 sends at most ``LANE_OUT_RATIO`` of what it handles on to other hubs and receives at most
 ``LANE_IN_RATIO`` of it from them; the rest is collected from, or delivered to, its own area.
 
@@ -25,6 +26,8 @@ ROAD_FACTOR = 1.3  # road distance / great-circle distance (estimate)
 LINE_HAUL_KM_PER_H = 60.0  # average line-haul speed including stops (estimate)
 GRAVITY_KM = 500.0
 PROVINCE_PENALTY_KM = 400.0  # a parent in another province must be this much nearer
+DOWNSTREAM_WEIGHT = 10.0  # traffic heads down the hierarchy towards delivery (estimate)
+_TIER_RANK = {"national": 0, "regional": 1, "city": 2, "terminal": 3}
 
 Floats = npt.NDArray[np.float64]
 Ints = npt.NDArray[np.int64]
@@ -57,7 +60,9 @@ def build_lanes(hubs: pl.DataFrame) -> pl.DataFrame:
     src, dst = links[:, 0].astype(np.int64), links[:, 1].astype(np.int64)
     lat, lon = hubs["lat"].to_numpy(), hubs["lon"].to_numpy()
     distance = great_circle_km(lat[src], lon[src], lat[dst], lon[dst])
-    share = _gravity_shares(src, dst, distance, hubs["peak_daily_parcels"].to_numpy())
+    rank = hubs["tier"].cast(pl.String).replace_strict(_TIER_RANK).to_numpy()
+    downstream = rank[dst] > rank[src]
+    share = _gravity_shares(src, dst, distance, downstream, hubs["peak_daily_parcels"].to_numpy())
     return pl.DataFrame(
         {
             "src": src,
@@ -103,10 +108,14 @@ def _nearest(costs: Floats, candidates: Ints, count: int) -> Ints:
     return candidates[order[:count]]
 
 
-def _gravity_shares(src: Ints, dst: Ints, distance: Floats, volume: Floats) -> Floats:
+def _gravity_shares(
+    src: Ints, dst: Ints, distance: Floats, downstream: npt.NDArray[np.bool_], volume: Floats
+) -> Floats:
     """Lane shares: gravity weights, each hub sending <= LANE_OUT_RATIO, receiving <= IN_RATIO."""
     hubs = volume.shape[0]
-    weight = volume[dst] / (1.0 + distance / GRAVITY_KM)
+    weight = (
+        volume[dst] / (1.0 + distance / GRAVITY_KM) * np.where(downstream, DOWNSTREAM_WEIGHT, 1.0)
+    )
     weight_sum = np.bincount(src, weights=weight, minlength=hubs)
     flow = LANE_OUT_RATIO * volume[src] * weight / weight_sum[src]
     inflow = np.bincount(dst, weights=flow, minlength=hubs)

@@ -5,7 +5,8 @@
 
 Calibration (docs/simulator.md): a hub's peak-day volume is drawn in its tier's published range;
 its sorting capacity makes that volume 80-92 % of a day's sorting; its storage is sized from a
-calm Double-11 run so that its busiest moment fills 60-78 % of it.
+calm Double-11 run so that its busiest moment fills 60-75 % of it (and holds at least an hour
+of its sorting).
 """
 
 from __future__ import annotations
@@ -20,10 +21,13 @@ import polars as pl
 
 from core.errors import ConfigError
 from core.registry import HUB_SCHEMA
-from simulator.flows import FlowNetwork, peak_backlog_fluid
+from simulator.fluid import peak_backlog_fluid
 from simulator.lanes import build_lanes
-from simulator.placement import place_hubs
+from simulator.model import FlowNetwork
+from simulator.placement import CARRIERS, place_hubs
 from simulator.profile import BEIJING_TZ, MINUTES_PER_DAY, SORT_HOURS_PER_DAY, epoch_minute
+
+__all__ = ["CARRIERS", "Network", "build_model", "build_network"]
 
 MIN_HUBS = 31
 MAX_HUBS = 5_000
@@ -36,7 +40,8 @@ PEAK_DAILY_PARCELS: dict[str, tuple[float, float]] = {
     "terminal": (0.05e6, 0.3e6),  # estimate
 }
 PEAK_SORT_UTILIZATION = (0.80, 0.92)  # peak-day volume / a day's sorting capacity (estimate)
-PEAK_STORAGE_UTILIZATION = (0.60, 0.78)  # calm Double-11 peak backlog / storage (estimate)
+PEAK_STORAGE_UTILIZATION = (0.60, 0.75)  # calm Double-11 peak backlog / storage (estimate)
+MIN_STORAGE_SORT_HOURS = 1.0  # every site holds at least an hour of its sorting (estimate)
 LINE_RATE_PER_HOUR = (14_000, 40_000)  # one automated sorting line
 MIN_STORAGE_PARCELS = 2_000
 CALIBRATION_START = datetime(2026, 11, 9, tzinfo=BEIJING_TZ)
@@ -120,8 +125,10 @@ def _size_hubs(placed: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
     utilization = rng.uniform(*PEAK_SORT_UTILIZATION, n)
     sort_per_hour = np.ceil(peak / (SORT_HOURS_PER_DAY * utilization) / 100) * 100
     line_rate = rng.uniform(*LINE_RATE_PER_HOUR, n)
-    lines = np.maximum(1, np.rint(sort_per_hour / line_rate))
-    lines = np.where(sort_per_hour / lines > LINE_RATE_PER_HOUR[1], lines + 1, lines)
+    # As many lines as the drawn line rate needs, kept so that each runs at 14k-40k an hour.
+    fewest = np.ceil(sort_per_hour / LINE_RATE_PER_HOUR[1])
+    most = np.maximum(1, np.floor(sort_per_hour / LINE_RATE_PER_HOUR[0]))
+    lines = np.clip(np.rint(sort_per_hour / line_rate), fewest, most)
     key = (tiers == "national") | ((tiers == "regional") & placed["capital"].to_numpy())
     return placed.with_columns(
         peak_daily_parcels=pl.Series(peak),
@@ -133,12 +140,16 @@ def _size_hubs(placed: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
 
 
 def _storage(flows: FlowNetwork, rng: np.random.Generator) -> npt.NDArray[np.int64]:
-    """Storage so that a calm Double-11's busiest moment fills 60-78 % of each hub."""
+    """Storage so that a calm Double-11's busiest moment fills 60-75 % of each hub.
+
+    A hub whose backlog stays small still holds at least an hour of its sorting.
+    """
     peak = peak_backlog_fluid(
         flows,
         start_minute=epoch_minute(CALIBRATION_START),
         minutes=CALIBRATION_DAYS * MINUTES_PER_DAY,
     )
     target = rng.uniform(*PEAK_STORAGE_UTILIZATION, peak.shape[0])
-    storage = np.ceil(peak / target / 1000) * 1000
-    return np.asarray(np.maximum(storage, MIN_STORAGE_PARCELS), dtype=np.int64)
+    floor = np.maximum(flows.sort_capacity_per_hour * MIN_STORAGE_SORT_HOURS, MIN_STORAGE_PARCELS)
+    storage = np.ceil(np.maximum(peak / target, floor) / 1000) * 1000
+    return np.asarray(storage, dtype=np.int64)

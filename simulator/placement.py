@@ -1,6 +1,6 @@
 """Where the hubs stand: how many each carrier has, of which tier, in which city.
 
-    CARRIERS                  the eight carrier codes with their Chinese names and hub shares
+    CARRIERS                  the eight carrier codes (CARRIER_TABLE: names and hub shares)
     place_hubs(size, rng)     a frame of hubs with ids, names, cities and tiers
 
 National hubs go to the big parcel cities, regional hubs to provincial capitals and large
@@ -18,7 +18,7 @@ import polars as pl
 from core.registry import TIER_DTYPE
 from simulator.cities import CITIES, PROVINCES, City
 
-CARRIERS: tuple[tuple[str, str, float], ...] = (
+CARRIER_TABLE: tuple[tuple[str, str, float], ...] = (
     ("ZTO", "中通", 0.15),
     ("YTO", "圆通", 0.13),
     ("YUNDA", "韵达", 0.13),
@@ -29,6 +29,8 @@ CARRIERS: tuple[tuple[str, str, float], ...] = (
     ("EMS", "中国邮政EMS", 0.10),
 )
 """(code, Chinese name, share of the network's hubs) — shares are an estimate."""
+CARRIERS: tuple[str, ...] = tuple(code for code, _, _ in CARRIER_TABLE)
+"""The eight carrier codes."""
 
 TIER_SHARES = {"national": 0.04, "regional": 0.14, "city": 0.34}  # the rest: terminal
 TIER_NAMES = {
@@ -45,7 +47,7 @@ _REGIONAL_SITE = np.array([city.capital or city.parcel_weight >= 2.0 for city in
 def place_hubs(size: int, rng: np.random.Generator) -> pl.DataFrame:
     """``size`` hubs: hub_id, carrier, name, province, city, lat, lon, tier, weight, capital."""
     placed: list[tuple[str, str, int]] = []  # (carrier, tier, city index)
-    for (carrier, _name, _share), count in zip(CARRIERS, _carrier_counts(size), strict=True):
+    for (carrier, _name, _share), count in zip(CARRIER_TABLE, _carrier_counts(size), strict=True):
         for tier, tier_count in _tier_counts(count).items():
             placed += [(carrier, tier, city) for city in _pick_cities(tier, tier_count, rng)]
     if size >= len(PROVINCES):
@@ -55,7 +57,7 @@ def place_hubs(size: int, rng: np.random.Generator) -> pl.DataFrame:
 
 def _carrier_counts(size: int) -> list[int]:
     """Hubs per carrier by largest remainder of the shares."""
-    exact = np.array([share for _, _, share in CARRIERS]) * size
+    exact = np.array([share for _, _, share in CARRIER_TABLE]) * size
     counts = np.floor(exact).astype(int)
     for index in np.argsort(-(exact - counts), kind="stable")[: size - counts.sum()]:
         counts[index] += 1
@@ -113,7 +115,7 @@ def _cover_provinces(placed: list[tuple[str, str, int]]) -> list[tuple[str, str,
 
 def _hub_frame(placed: list[tuple[str, str, int]]) -> pl.DataFrame:
     """Number hubs per carrier and city (ZTO-HZ01, ZTO-HZ02, ...) and name them."""
-    names = {code: name for code, name, _ in CARRIERS}
+    names = {code: name for code, name, _ in CARRIER_TABLE}
     seen: Counter[tuple[str, int]] = Counter()
     rows: list[dict[str, object]] = []
     for carrier, tier, index in placed:

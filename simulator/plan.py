@@ -11,8 +11,8 @@ from dataclasses import replace
 import numpy as np
 import numpy.typing as npt
 
-from simulator.flows import Controls, FlowNetwork
 from simulator.lanes import great_circle_km, transit_minutes
+from simulator.model import Controls, FlowNetwork
 from simulator.network import Network
 from simulator.scenarios import Incident, Scenario
 

@@ -77,6 +77,15 @@ def daily_level(day: date) -> float:
     return 1.0  # unreachable: the anchors cover the season
 
 
+def daily_levels(minutes: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
+    """``daily_level`` of the Beijing day of each epoch minute."""
+    days = (minutes + BEIJING_OFFSET_MIN) // MINUTES_PER_DAY
+    unique, inverse = np.unique(days, return_inverse=True)
+    epoch = date(1970, 1, 1)
+    levels = np.array([daily_level(epoch + timedelta(days=int(day))) for day in unique])
+    return np.asarray(levels[inverse], dtype=np.float64)
+
+
 def beijing_day(minute: int) -> date:
     """The Beijing calendar day of an epoch minute."""
     return date(1970, 1, 1) + timedelta(days=(minute + BEIJING_OFFSET_MIN) // MINUTES_PER_DAY)

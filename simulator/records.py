@@ -22,7 +22,7 @@ import numpy.typing as npt
 import polars as pl
 
 from core.events import EVENT_SCHEMA, KIND_DTYPE, KINDS, TS_DTYPE
-from simulator.flows import Step
+from simulator.model import Step
 from simulator.profile import BEIJING_TZ
 
 Ints = npt.NDArray[np.int64]

@@ -20,8 +20,9 @@ import numpy as np
 import polars as pl
 
 from simulator.faults import FaultInjector, MalformedRecord
-from simulator.flows import Step, run_flows
+from simulator.flows import run_flows
 from simulator.labels import OverflowTracker, labels_document
+from simulator.model import Step
 from simulator.network import Network, build_model
 from simulator.plan import ScenarioPlan
 from simulator.profile import minute_datetime

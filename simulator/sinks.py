@@ -78,8 +78,9 @@ class NullSink:
 class NdjsonSink:
     """Writes records as JSON lines to a binary stream."""
 
-    def __init__(self, stream: IO[bytes]) -> None:
+    def __init__(self, stream: IO[bytes], *, close: bool = True) -> None:
         self._stream = stream
+        self._close = close
         self.stats = SinkStats()
 
     async def send(self, batch: MinuteBatch) -> int:
@@ -91,8 +92,10 @@ class NdjsonSink:
         return len(records)
 
     async def close(self) -> None:
-        """Flush the stream."""
+        """Flush the stream, and close it if this sink opened it."""
         self._stream.flush()
+        if self._close:
+            self._stream.close()
 
 
 class KafkaSink:
