@@ -86,11 +86,17 @@ function mergeFiring(list) {
   }
 }
 
-function onStreamAlert(message) {
+function onStreamAlert(message, eventName) {
   const alert = alertOf(message);
   if (!alert) return;
   const id = String(alert.id);
   const known = state.alerts.get(id);
+  const kind = message.kind ?? message.type ?? eventName;
+  // pending: not yet an alert for the duty room; cancelled: a pending one that never fired
+  if (kind === "cancelled" || alert.state === "pending") {
+    if (state.alerts.delete(id)) renderFeed();
+    return;
+  }
   const changed =
     !known ||
     ["state", "level", "acked_by", "resolved_at"].some((f) => known.alert[f] !== alert[f]);
@@ -104,7 +110,7 @@ async function refresh() {
     getJSON("v1/network", key),
     getJSON("v1/provinces", key),
     getAllHubs(key),
-    getJSON("v1/alerts?state=firing", key),
+    getJSON(`v1/alerts?state=firing&limit=${FEED_MAX}`, key),
   ]);
   if (key !== state.key) return; // the key changed while we waited: a newer refresh follows
   const results = [network, provinces, hubs, alerts];
