@@ -214,6 +214,18 @@ NEW_RED = alert(
 )
 
 
+PENDING = {
+    **alert("a-4", "STO-LY01", "yellow", "临沂申通转运中心利用率 74%", "STO Linyi at 74 %"),
+    "state": "pending",
+}
+
+
+def change(event_id: int, kind: str, changed: dict[str, Any]) -> str:
+    """One alert change as the stream sends it (``data`` of a server-sent event)."""
+    body = {"event_id": event_id, "kind": kind, "at": "2025-11-11T06:06:00Z", "alert": changed}
+    return json.dumps(body, ensure_ascii=False)
+
+
 def _authorised(request: Request) -> bool:
     return request.headers.get("authorization") == f"Bearer {KEY}"
 
@@ -277,7 +289,7 @@ def make_fake_api() -> FastAPI:
         if not _authorised(request):
             return _denied()
         firing_served.set()
-        return {"items": FIRING if state in ("firing", "all") else [], "total": len(FIRING)}
+        return {"alerts": FIRING if state in ("firing", "all") else [], "next_cursor": None}
 
     @api.get("/v1/alerts/stream")
     async def stream(request: Request) -> Any:
@@ -293,9 +305,10 @@ def make_fake_api() -> FastAPI:
                 return
             await firing_served.wait()
             await asyncio.sleep(1.0)
-            message = json.dumps({"type": "alert_firing", "alert": NEW_RED}, ensure_ascii=False)
-            # split mid-line, as a proxy may: the board must join the chunks
-            yield f"id: 1\r\ndata: {message[:40]}"
+            # a pending alert is not shown; the firing one comes split mid-line, as a proxy may
+            yield f"event: pending\nid: 1\ndata: {change(1, 'pending', PENDING)}\n\n"
+            message = change(2, "firing", NEW_RED)
+            yield f"event: firing\r\nid: 2\r\ndata: {message[:40]}"
             await asyncio.sleep(0.05)
             yield f"{message[40:]}\r\n\r\n"
             while not await request.is_disconnected():
@@ -417,13 +430,15 @@ def test_board_shows_hubs_by_level_and_a_new_alert_from_the_stream(
     expect(nearest.nth(1)).to_contain_text("8 分钟")
     expect(nearest.nth(1)).to_contain_text("97%")
 
-    # the two firing alerts, then the red one the stream brings a second later, on top
+    # the two firing alerts, then the red one the stream brings a second later, on top;
+    # the pending one it also brings is not an alert for the duty room yet
     feed = page.locator("#alert-feed li")
     expect(feed).to_have_count(2)
     expect(feed).to_have_count(3, timeout=10_000)
     expect(feed.first).to_have_attribute("data-alert-id", "a-3")
     expect(feed.first).to_contain_text("义乌韵达转运中心利用率 97%")
     expect(feed.first).to_contain_text("新")
+    expect(page.locator("#alert-feed li[data-alert-id='a-4']")).to_have_count(0)  # still pending
     expect(page.locator("#link-status")).to_have_attribute("data-state", "live")
 
     shot = _screenshot(page, "board.png")
