@@ -49,13 +49,13 @@ PEAK_LEVEL = 1.50
 # Collections (揽收) by Beijing hour, relative weights; builds through the day, evening-heavy.
 _COLLECTION_BY_HOUR = np.array(
     [
-        *(2.0, 1.5, 1.0, 1.0, 1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 5.5, 6.0),  # 00-11
-        *(6.0, 6.5, 6.5, 6.5, 7.0, 7.0, 7.0, 7.0, 7.5, 9.0, 11.0, 9.5),  # 12-23
+        *(2.0, 1.5, 1.0, 1.0, 1.0, 1.5, 2.0, 3.0, 4.0, 4.5, 5.0, 5.5),  # 00-11
+        *(5.5, 6.0, 6.0, 6.0, 6.5, 6.5, 6.5, 7.0, 7.5, 10.0, 12.0, 10.0),  # 12-23
     ]
 )
 # Extra collections right after midnight when presold goods ship (11.11; smaller on 11.1).
-_MIDNIGHT_SURGE = {(11, 11): 14.0, (11, 1): 6.0}
-_SURGE_DECAY_MIN = 50.0
+_MIDNIGHT_SURGE = {(11, 11): 30.0, (11, 1): 12.0}
+_SURGE_DECAY_MIN = 40.0
 COLLECTION_TO_HUB_LAG_MIN = 60
 """Outlet vans bring collected parcels to their first hub about an hour later (estimate)."""
 

@@ -9,7 +9,8 @@ last mile (no ``to_hub``); rows with zero parcels are left out. Arrival and depa
 cover the minute and are stamped at its middle (hh:mm:30); a ``backlog`` snapshot is stamped on
 the minute (hh:mm:00) and counts the parcels on hand at that instant, before the minute's flows.
 
-Event ids are ``{hub_id}-{yyyymmddHHMM Beijing}-{arr|dep}-{other hub or local}`` and
+Event ids are ``{hub_id}-{yyyymmddHHMM Beijing}-{arr|dep}-{other hub or local}`` (trucks
+diverted from a failed hub add ``-for-{hub they were bound for}``) and
 ``{hub_id}-{yyyymmddHHMM}-blg``: unique per carrier and the same on every run.
 """
 
@@ -51,12 +52,14 @@ class EventBuilder:
         visible = ~hidden
         hub_parts: list[Ints] = []
         other_parts: list[Ints] = []
+        via_parts: list[Ints] = []
         kind_parts: list[Ints] = []
         parcel_parts: list[Ints] = []
 
-        def add(hub: Ints, other: Ints, kind: int, parcels: Ints) -> None:
+        def add(hub: Ints, other: Ints, kind: int, parcels: Ints, via: Ints | None = None) -> None:
             hub_parts.append(hub)
             other_parts.append(other)
+            via_parts.append(np.full(hub.shape[0], self._none) if via is None else via)
             kind_parts.append(np.full(hub.shape[0], kind, dtype=np.int64))
             parcel_parts.append(parcels)
 
@@ -66,7 +69,10 @@ class EventBuilder:
         hubs = np.flatnonzero((step.collected > 0) & visible)
         add(hubs, np.full(hubs.shape[0], self._none), ARRIVAL, step.collected[hubs])
         lanes = np.flatnonzero((step.lane_arrivals > 0) & visible[step.arrival_dst])
-        add(step.arrival_dst[lanes], self._src[lanes], ARRIVAL, step.lane_arrivals[lanes])
+        unloaded = step.arrival_dst[lanes]
+        # Trucks diverted from a failed hub: their ids also name the hub they were bound for.
+        via = np.where(unloaded != self._dst[lanes], self._dst[lanes], self._none)
+        add(unloaded, self._src[lanes], ARRIVAL, step.lane_arrivals[lanes], via)
         lanes = np.flatnonzero((step.lane_departures > 0) & visible[self._src])
         add(self._src[lanes], self._dst[lanes], DEPARTURE, step.lane_departures[lanes])
         hubs = np.flatnonzero((step.delivered > 0) & visible)
@@ -75,12 +81,13 @@ class EventBuilder:
             step.minute,
             np.concatenate(hub_parts),
             np.concatenate(other_parts),
+            np.concatenate(via_parts),
             np.concatenate(kind_parts),
             np.concatenate(parcel_parts),
         )
 
     def _assemble(
-        self, minute: int, hub: Ints, other: Ints, kind: Ints, parcels: Ints
+        self, minute: int, hub: Ints, other: Ints, via: Ints, kind: Ints, parcels: Ints
     ) -> pl.DataFrame:
         token = datetime.fromtimestamp(minute * 60, tz=BEIJING_TZ).strftime("%Y%m%d%H%M")
         frame = pl.DataFrame(
@@ -88,6 +95,7 @@ class EventBuilder:
                 "hub_id": self._ids.gather(hub),
                 "carrier": self._carriers.gather(hub),
                 "other": self._ids_or_null.gather(other),
+                "via": self._ids_or_null.gather(via),
                 "kind": _KIND_SERIES.gather(kind),
                 "tag": _TAGS.gather(kind),
                 "parcels": pl.Series(parcels, dtype=pl.Int64),
@@ -98,10 +106,15 @@ class EventBuilder:
         )
         is_arrival = pl.col("kind") == "arrival"
         is_departure = pl.col("kind") == "departure"
+        bound_for = pl.when(pl.col("via").is_not_null()).then(pl.concat_str(pl.lit("-for-"), "via"))
         suffix = (
             pl.when(pl.col("kind") == "backlog")
             .then(pl.lit(""))
-            .otherwise(pl.concat_str(pl.lit("-"), pl.col("other").fill_null("local")))
+            .otherwise(
+                pl.concat_str(
+                    pl.lit("-"), pl.col("other").fill_null("local"), bound_for.fill_null("")
+                )
+            )
         )
         return frame.select(
             "carrier",
