@@ -26,6 +26,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize, exp
 
 from app.api.routes import board
 from app.local_kafka import free_port
+from tests.support.service import Service
 
 pytestmark = pytest.mark.integration
 
@@ -568,25 +569,24 @@ def test_board_page_forbids_anything_from_elsewhere(fake_board: FakeBoard) -> No
 
 
 def test_board_against_the_service_fed_by_the_simulator(
-    request: pytest.FixtureRequest, context: BrowserContext
+    fed_service: Service, context: BrowserContext
 ) -> None:
-    try:
-        service: Any = request.getfixturevalue("fed_service")
-    except pytest.FixtureLookupError:
-        pytest.skip(
-            "the fed_service fixture (service fed by the Double-11 simulator) is not wired yet"
-        )
-    with httpx.Client(
-        base_url=service.url, headers={"Authorization": f"Bearer {service.admin_key}"}, timeout=30
-    ) as api:
+    with fed_service.client() as api:
         total = api.get("/v1/hubs", params={"limit": 5000}).raise_for_status().json()["total"]
+        body = api.get("/v1/alerts", params={"state": "firing"}).raise_for_status().json()
+    firing = body if isinstance(body, list) else body.get("alerts", body.get("items", []))
     assert total > 0
+    assert firing, "the fixture promises firing alerts"
 
     page = context.new_page()
-    page.goto(f"{service.url}/?key={service.admin_key}")
+    page.goto(f"{fed_service.url}/?key={fed_service.admin_key}")
 
+    # every registered hub is on the map, and the alerts the API lists are on the feed
     expect(page.locator("svg circle")).to_have_count(total, timeout=20_000)
-    expect(page.locator("#alert-feed li").first).to_be_visible(timeout=30_000)
+    expect(page.locator(f"#alert-feed li[data-alert-id='{firing[0]['id']}']")).to_be_visible(
+        timeout=20_000
+    )
     expect(page.locator("#link-status")).to_have_attribute("data-state", "live", timeout=10_000)
     expect(page.locator("#kpi-watermark")).not_to_have_text("尚无数据")
+    expect(page.locator("#province-tiles .ptile").first).to_be_visible()
     _screenshot(page, "board-live.png")
