@@ -110,6 +110,7 @@ class KafkaSink:
             request_timeout_ms=30_000,
         )
         self._topic = topic
+        self._bootstrap = bootstrap
         self._partitions: list[int] = []
         self._partition_of: dict[bytes, int] = {}
         self._started = False
@@ -120,9 +121,16 @@ class KafkaSink:
         try:
             await self._producer.start()
             self._started = True
+        except Exception as error:
+            await self._producer.stop()
+            raise BrokerUnavailableError(f"Kafka at {self._bootstrap}: {error!r}") from error
+        try:
             self._partitions = sorted(await self._producer.partitions_for(self._topic))
         except Exception as error:
-            raise BrokerUnavailableError(f"Kafka at the bootstrap address: {error}") from error
+            raise BrokerUnavailableError(
+                f"Kafka topic {self._topic} at {self._bootstrap} is not there ({error!r}); "
+                "`peakwatch serve` creates it"
+            ) from error
 
     async def send(self, batch: MinuteBatch) -> int:
         """Produce the batch, grouped by partition; return once every record is acknowledged."""
