@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 
 from simulator.flows import VEHICLE_HEADROOM_RATIO, run_flows
@@ -29,9 +30,10 @@ def _steps(network: Network, start: datetime, minutes: int) -> list[Step]:
     )
 
 
-def _peak_utilization(network: Network, steps: list[Step]) -> np.ndarray:
+def _peak_utilization(network: Network, steps: list[Step]) -> npt.NDArray[np.float64]:
     storage = network.hubs["storage_capacity"].to_numpy()
-    return np.max([step.backlog_end for step in steps], axis=0) / storage
+    peak = np.max([step.backlog_end for step in steps], axis=0) / storage
+    return np.asarray(peak, dtype=np.float64)
 
 
 def test_backlog_is_kept_parcel_for_parcel(network: Network) -> None:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import polars as pl
 import pytest
@@ -15,7 +15,7 @@ from tests.simulator.conftest import DURATIONS, HUBS, SEED, Run
 from tests.simulator.support import at, backlog_at, run_events
 
 
-def _departures(events: pl.DataFrame, hubs: list[str], start: object, end: object) -> int:
+def _departures(events: pl.DataFrame, hubs: list[str], start: datetime, end: datetime) -> int:
     window = events.filter(
         pl.col("hub_id").is_in(hubs),
         pl.col("kind") == "departure",
@@ -111,9 +111,10 @@ def test_cascade_a_failed_national_hubs_neighbours_fill(
     neighbours = incident["rerouted_to"]
     arrivals = events.filter(pl.col("hub_id").is_in(neighbours), pl.col("kind") == "arrival")
     diverted_from = failed_at + timedelta(hours=1)
-    before_per_min = arrivals.filter(pl.col("ts") < failed_at)["parcels"].sum() / 30
+    before_per_min = int(arrivals.filter(pl.col("ts") < failed_at)["parcels"].sum()) / 30
     after_minutes = (simulation.end - diverted_from).total_seconds() / 60
-    after_per_min = arrivals.filter(pl.col("ts") >= diverted_from)["parcels"].sum() / after_minutes
+    after = int(arrivals.filter(pl.col("ts") >= diverted_from)["parcels"].sum())
+    after_per_min = after / after_minutes
 
     assert silence["tier"] == "national"
     assert silence["end"] is None
