@@ -5,9 +5,10 @@ import {
   loadKey, saveKey,
 } from "./api.js";
 import { applyStatic, initLang, lang, setLang, t } from "./i18n.js";
+import { fmtTime } from "./format.js";
+import { renderMap } from "./map.js";
 import {
-  fmtTime, nearestToOverflow, provinceRows, renderAlerts, renderBanner, renderMap,
-  renderNearest, renderProvinces,
+  nearestToOverflow, provinceRows, renderAlerts, renderBanner, renderNearest, renderProvinces,
 } from "./views.js";
 
 const REFRESH_MS = 5000;
@@ -59,9 +60,8 @@ function changedAt(alert) {
 
 function renderLinkStatus() {
   const box = document.getElementById("link-status");
-  let status = state.streamState;
-  if (state.pollOk === false) status = "offline";
-  else if (state.pollOk && status === "connecting") status = "connecting";
+  // a failed poll outranks the stream's view: the screen may be showing stale numbers
+  const status = state.pollOk === false ? "offline" : state.streamState;
   box.dataset.state = status;
   document.getElementById("link-status-text").textContent = t(`status_${status}`);
   document.getElementById("updated-at").textContent = state.updatedAt

@@ -1,96 +1,13 @@
-// Rendering: each function takes the data the board holds and redraws one part of the page.
-// Data from the API is rendered defensively: a field that is missing or of another type is
-// skipped, never allowed to break the rest of the screen.
+// The panels: national banner, hubs nearest to overflow, provinces, alert feed. Data from the
+// API is rendered defensively: a field that is missing or of another type is skipped, never
+// allowed to break the rest of the screen.
 
 import {
   carrierName, fieldName, lang, levelName, levelShort, provinceName, ruleName, t,
 } from "./i18n.js";
-
-export const LEVELS = ["unknown", "none", "blue", "yellow", "orange", "red"];
-export const LEVEL_COLOURS = {
-  unknown: "#8c8c8c",
-  none: "#52c41a",
-  blue: "#1677ff",
-  yellow: "#fadb14",
-  orange: "#fa8c16",
-  red: "#f5222d",
-};
-const RANK = { unknown: -1, none: 0, blue: 1, yellow: 2, orange: 3, red: 4 };
-
-// Projection: equirectangular over lon 73–135°E, lat 18–54°N, 10 SVG units per degree.
-const LON_MIN = 73;
-const LON_MAX = 135;
-const LAT_MIN = 18;
-const LAT_MAX = 54;
-const UNITS_PER_DEG = 10;
-const RADIUS_BY_TIER = { national: 5, regional: 3.8, city: 2.8, terminal: 2 };
-
-export function levelOf(value) {
-  return Object.hasOwn(RANK, value) ? value : "unknown";
-}
-
-export function rank(level) {
-  return RANK[levelOf(level)];
-}
-
-const isNum = (value) => typeof value === "number" && Number.isFinite(value);
-
-function esc(value) {
-  return String(value ?? "").replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
-function locale() {
-  return lang() === "zh" ? "zh-CN" : "en-US";
-}
-
-/** A count for a distant reader: 52.3万 / 523.4k above 100 000, grouped digits below. */
-export function fmtCount(value) {
-  if (!isNum(value)) return "—";
-  const abs = Math.abs(value);
-  if (abs >= 1e8 && lang() === "zh") return `${(value / 1e8).toFixed(2)}亿`;
-  if (abs >= 1e5 && lang() === "zh") return `${(value / 1e4).toFixed(1)}万`;
-  if (abs >= 1e6 && lang() === "en") return `${(value / 1e6).toFixed(2)}M`;
-  if (abs >= 1e5 && lang() === "en") return `${(value / 1e3).toFixed(1)}k`;
-  return Math.round(value).toLocaleString(locale());
-}
-
-export function fmtPercent(ratio) {
-  return isNum(ratio) ? `${Math.round(ratio * 100)}%` : "—";
-}
-
-export function fmtEta(seconds, utilization) {
-  if ((isNum(utilization) && utilization >= 1) || (isNum(seconds) && seconds <= 0)) {
-    return t("overflowing");
-  }
-  if (!isNum(seconds)) return "—";
-  if (seconds < 60) return t("under_minute");
-  const minutes = Math.floor(seconds / 60);
-  if (minutes < 60) return t("minutes", { m: minutes });
-  return t("hours_minutes", { h: Math.floor(minutes / 60), m: minutes % 60 });
-}
-
-/** An RFC 3339 instant as Beijing time, "11-11 14:05:09" (or with no date: "14:05:09"). */
-export function fmtTime(value, { date = true } = {}) {
-  if (!value) return "—";
-  const when = new Date(value);
-  if (Number.isNaN(when.getTime())) return String(value);
-  const parts = new Intl.DateTimeFormat("en-GB", {
-    timeZone: "Asia/Shanghai",
-    month: "2-digit",
-    day: "2-digit",
-    hour: "2-digit",
-    minute: "2-digit",
-    second: "2-digit",
-    hourCycle: "h23",
-  }).formatToParts(when);
-  const part = (type) => parts.find((p) => p.type === type)?.value ?? "";
-  const time = `${part("hour")}:${part("minute")}:${part("second")}`;
-  return date ? `${part("month")}-${part("day")} ${time}` : time;
-}
-
-function chip(level, text = levelName(level)) {
-  return `<span class="chip" data-level="${levelOf(level)}">${esc(text)}</span>`;
-}
+import {
+  LEVELS, RANK, chip, countHubs, esc, fmtCount, fmtEta, fmtPercent, fmtTime, isNum, levelOf, rank,
+} from "./format.js";
 
 /** Counts per level out of an object like {red: 2, orange: 5} (or null if it is not one). */
 function levelCountsOf(value) {
@@ -120,12 +37,6 @@ function networkLevelCounts(network) {
   }
   if (fields.length === 0) return null;
   return { counts: Object.fromEntries(LEVELS.map((l) => [l, counts[l] ?? 0])), fields };
-}
-
-function countHubs(hubs) {
-  const counts = Object.fromEntries(LEVELS.map((level) => [level, 0]));
-  for (const hub of hubs) counts[levelOf(hub.level)] += 1;
-  return counts;
 }
 
 function pickNumber(source, names, pattern) {
@@ -190,140 +101,6 @@ export function renderBanner(network, hubs) {
     .slice(0, 3)
     .map(([key, value]) => `${fieldName(key)} ${fmtField(key, value)}`);
   document.getElementById("kpi-extra").textContent = extras.join(" · ");
-}
-
-function graticule() {
-  const w = (LON_MAX - LON_MIN) * UNITS_PER_DEG;
-  const h = (LAT_MAX - LAT_MIN) * UNITS_PER_DEG;
-  const lines = [];
-  for (let lon = 75; lon <= LON_MAX; lon += 5) {
-    const x = (lon - LON_MIN) * UNITS_PER_DEG;
-    lines.push(`<line x1="${x}" y1="0" x2="${x}" y2="${h}" class="${lon % 10 ? "minor" : "major"}"/>`);
-    if (lon % 10 === 0) lines.push(`<text x="${x}" y="${h + 13}" class="axis">${lon}°E</text>`);
-  }
-  for (let lat = 20; lat <= LAT_MAX; lat += 5) {
-    const y = (LAT_MAX - lat) * UNITS_PER_DEG;
-    lines.push(`<line x1="0" y1="${y}" x2="${w}" y2="${y}" class="${lat % 10 ? "minor" : "major"}"/>`);
-    if (lat % 10 === 0) {
-      lines.push(`<text x="-4" y="${y + 3}" class="axis" text-anchor="end">${lat}°N</text>`);
-    }
-  }
-  lines.push(`<rect x="0" y="0" width="${w}" height="${h}" class="frame"/>`);
-  return lines.join("");
-}
-
-function project(hub) {
-  const lon = Math.min(Math.max(hub.lon, LON_MIN), LON_MAX);
-  const lat = Math.min(Math.max(hub.lat, LAT_MIN), LAT_MAX);
-  return [(lon - LON_MIN) * UNITS_PER_DEG, (LAT_MAX - lat) * UNITS_PER_DEG];
-}
-
-function hubTitle(hub) {
-  const bits = [
-    hub.name || hub.hub_id,
-    `${provinceName(hub.province)} ${hub.city ?? ""}`.trim(),
-    carrierName(hub.carrier),
-    levelName(levelOf(hub.level)),
-    `${t("utilization")} ${fmtPercent(hub.utilization)}`,
-  ];
-  if (isNum(hub.time_to_overflow_s)) bits.push(`${t("eta")} ${fmtEta(hub.time_to_overflow_s)}`);
-  return bits.filter(Boolean).join(" · ");
-}
-
-const SVG_NS = "http://www.w3.org/2000/svg";
-const circles = new Map(); // hub_id → its <circle>, kept between refreshes
-
-function setAttr(el, name, value) {
-  const text = String(value);
-  if (el.getAttribute(name) !== text) el.setAttribute(name, text);
-}
-
-/** One circle per hub, updated in place; worst drawn last so it stays on top. */
-export function renderMap(hubs, nearest) {
-  const grid = document.getElementById("graticule");
-  if (!grid.hasChildNodes()) grid.innerHTML = graticule();
-  const layer = document.getElementById("hub-points");
-  const placed = hubs.filter((hub) => isNum(hub.lat) && isNum(hub.lon));
-  const seen = new Set();
-  let reorder = false;
-  for (const hub of placed) {
-    const id = String(hub.hub_id);
-    seen.add(id);
-    let circle = circles.get(id);
-    if (!circle) {
-      circle = document.createElementNS(SVG_NS, "circle");
-      circle.dataset.hubId = id;
-      circle.appendChild(document.createElementNS(SVG_NS, "title"));
-      circles.set(id, circle);
-      reorder = true;
-    }
-    const level = levelOf(hub.level);
-    if (circle.dataset.level !== level) reorder = true;
-    const [x, y] = project(hub);
-    circle.dataset.level = level;
-    setAttr(circle, "class", `hub${hub.key_node ? " key" : ""}${rank(level) >= 3 ? " alarm" : ""}`);
-    setAttr(circle, "cx", x.toFixed(1));
-    setAttr(circle, "cy", y.toFixed(1));
-    setAttr(circle, "r", RADIUS_BY_TIER[hub.tier] ?? 2.8);
-    setAttr(circle, "fill", LEVEL_COLOURS[level]);
-    const title = hubTitle(hub);
-    if (circle.firstChild.textContent !== title) circle.firstChild.textContent = title;
-  }
-  for (const [id, circle] of circles) {
-    if (!seen.has(id)) {
-      circle.remove();
-      circles.delete(id);
-    }
-  }
-  if (reorder) {
-    const ordered = [...circles.values()].sort(
-      (a, b) => rank(a.dataset.level) - rank(b.dataset.level),
-    );
-    layer.replaceChildren(...ordered);
-  }
-  document.getElementById("hub-labels").innerHTML = placeLabels(
-    nearest.filter((hub) => rank(hub.level) >= 3 && isNum(hub.lat) && isNum(hub.lon)).slice(0, 6),
-  );
-  document.getElementById("map-count").textContent = `${fmtCount(placed.length)} ${t("map_hubs")}`;
-  document.getElementById("map-legend").innerHTML = [...LEVELS]
-    .reverse()
-    .map((lvl) => `<span class="legend-item"><i data-level="${lvl}"></i>${esc(levelName(lvl))}</span>`)
-    .join("");
-}
-
-// Label offsets tried in turn (SVG units) until a label overlaps no label placed before it.
-const LABEL_SLOTS = [
-  [7, -5], [7, 11], [-7, -5], [-7, 11], [9, -19], [9, 25], [-9, -19], [-9, 25], [12, -33], [12, 39],
-];
-const LABEL_FONT = 11;
-
-/** Names beside the hubs in most danger, nudged apart so none covers another. */
-function placeLabels(hubs) {
-  const taken = [];
-  const parts = [];
-  for (const hub of hubs) {
-    const [x, y] = project(hub);
-    const text = hub.name || hub.hub_id;
-    const width = [...text].reduce((w, c) => w + (c.charCodeAt(0) > 255 ? 1 : 0.6), 0) * LABEL_FONT;
-    for (const [dx, dy] of LABEL_SLOTS) {
-      const left = dx > 0 ? x + dx : x + dx - width;
-      const box = { left, right: left + width, top: y + dy - LABEL_FONT, bottom: y + dy + 2 };
-      const clear = taken.every(
-        (b) => box.right < b.left || box.left > b.right || box.bottom < b.top || box.top > b.bottom,
-      );
-      if (!clear) continue;
-      taken.push(box);
-      const level = levelOf(hub.level);
-      if (Math.abs(dy) > 12) {
-        parts.push(`<line class="leader" data-level="${level}" x1="${x.toFixed(1)}" y1="${y.toFixed(1)}"
-          x2="${(dx > 0 ? left : left + width).toFixed(1)}" y2="${(y + dy - 4).toFixed(1)}"/>`);
-      }
-      parts.push(`<text class="hub-label" data-level="${level}" x="${left.toFixed(1)}"
-        y="${(y + dy).toFixed(1)}">${esc(text)}</text>`);
-      break;
-    }
-  }
-  return parts.join("");
 }
 
 /** Hubs that will overflow soonest: already full first, then by time to overflow. */
