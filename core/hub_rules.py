@@ -1,0 +1,104 @@
+"""Hub rules: ``hub_overflow`` (爆仓风险), ``hub_sorting_saturation``, ``hub_silent`` (数据中断).
+
+``classify`` adds each rule's level to the hub measures (and the hub's worst level); ``signals``
+turns the rows at blue or worse into the signal frame, with summaries in Chinese and English.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from core.config import RiskConfig
+from core.levels import LEVEL_DTYPE
+from core.signals import SIGNAL_SCHEMA, empty_signals
+from core.summaries import hub_summaries
+
+_NONE = pl.lit("none")
+
+
+def _overflow_level(config: RiskConfig) -> pl.Expr:
+    utilization, eta = pl.col("utilization"), pl.col("time_to_overflow_s")
+    level = _NONE
+    for name in ("blue", "yellow", "orange", "red"):  # later (worse) wins
+        hit = utilization >= config.overflow_utilization[name] if name in config.overflow_utilization else pl.lit(False)
+        if name in config.overflow_eta_s:
+            hit = hit | (eta <= config.overflow_eta_s[name])
+        level = pl.when(hit.fill_null(False)).then(pl.lit(name)).otherwise(level)
+    return level
+
+
+def _saturation_level(config: RiskConfig) -> pl.Expr:
+    return (
+        pl.when(pl.col("sorting_saturated") & (pl.col("saturation_ratio") >= config.saturation_orange_ratio))
+        .then(pl.lit("orange"))
+        .when(pl.col("sorting_saturated"))
+        .then(pl.lit("yellow"))
+        .otherwise(_NONE)
+    )
+
+
+def _silent_level(config: RiskConfig) -> pl.Expr:
+    silent, key = pl.col("silent_for_s"), pl.col("key_node")
+    return (
+        pl.when(silent >= config.silent_orange_s)
+        .then(pl.when(key).then(pl.lit("red")).otherwise(pl.lit("orange")))
+        .when(silent >= config.silent_yellow_s)
+        .then(pl.when(key).then(pl.lit("orange")).otherwise(pl.lit("yellow")))
+        .otherwise(_NONE)
+    )
+
+
+def classify(measures: pl.DataFrame, config: RiskConfig) -> pl.DataFrame:
+    """Measures plus ``overflow_level``, ``saturation_level``, ``silent_level`` and ``level``.
+
+    A hub never heard from is ``unknown`` on every rule; a hub with no storage capacity
+    configured is not rated for overflow.
+    """
+    heard = pl.col("last_event_at").is_not_null()
+    unknown = pl.lit("unknown")
+    levels = measures.with_columns(
+        pl.when(heard).then(_overflow_level(config)).otherwise(unknown).cast(LEVEL_DTYPE).alias("overflow_level"),
+        pl.when(heard).then(_saturation_level(config)).otherwise(unknown).cast(LEVEL_DTYPE).alias("saturation_level"),
+        pl.when(heard).then(_silent_level(config)).otherwise(unknown).cast(LEVEL_DTYPE).alias("silent_level"),
+    )
+    return levels.with_columns(
+        pl.max_horizontal(
+            pl.col("overflow_level").to_physical(),
+            pl.col("saturation_level").to_physical(),
+            pl.col("silent_level").to_physical(),
+        )
+        .cast(pl.UInt32)
+        .pipe(lambda rank: pl.lit(LEVEL_DTYPE.categories).get(rank))  # type: ignore[attr-defined]
+        .cast(LEVEL_DTYPE)
+        .alias("level")
+    )
+
+
+def signals(states: pl.DataFrame) -> pl.DataFrame:
+    """One signal row per hub rule at blue or worse (``SIGNAL_SCHEMA``)."""
+    frames = []
+    for rule, column in (
+        ("hub_overflow", "overflow_level"),
+        ("hub_sorting_saturation", "saturation_level"),
+        ("hub_silent", "silent_level"),
+    ):
+        hits = states.filter(pl.col(column).cast(pl.String).is_in(["blue", "yellow", "orange", "red"]))
+        if hits.height == 0:
+            continue
+        summary, summary_en, values = hub_summaries(rule, column)
+        frames.append(
+            hits.select(
+                pl.lit(rule).alias("rule"),
+                pl.lit("hub").alias("scope"),
+                pl.col("hub_id").alias("subject"),
+                pl.col(column).alias("level"),
+                "hub_id",
+                "carrier",
+                "province",
+                summary.alias("summary"),
+                summary_en.alias("summary_en"),
+                values.alias("values"),
+                "at",
+            ).cast(SIGNAL_SCHEMA)  # type: ignore[arg-type]
+        )
+    return pl.concat(frames) if frames else empty_signals()
