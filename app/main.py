@@ -6,12 +6,12 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from alerts.service import AlertService
 from fastapi import FastAPI, Response
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from alerts.config import AlertingConfig
+from alerts.service import AlertService
 from alerts.store.db import open_database
 from app.api.routes import alerts, board, events, health, hubs, keys, network
 from app.keys import KeyStore

@@ -21,12 +21,10 @@ from typing import Annotated, Any
 import polars as pl
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
-from alerts.service import AlertService
-from core.config import RiskConfig
-from core.engine import HUB_STATE_SCHEMA, Engine, network_signals
 from fastapi import Depends, Request
 from prometheus_client import CollectorRegistry, Counter
 
+from alerts.service import AlertService
 from app.api.deps import Principal
 from app.keys import KeyStore
 from app.ratelimit import RateLimiter
@@ -35,6 +33,8 @@ from consumers.consumer import HubEventConsumer
 from consumers.metrics import PipelineMetrics
 from consumers.network_view import NetworkView, publish_states
 from consumers.topics import TopicNames, ensure_topics
+from core.config import RiskConfig
+from core.engine import HUB_STATE_SCHEMA, Engine, network_signals
 from core.errors import BrokerUnavailableError
 from core.events import HubEvent
 from core.registry import HubSpec, empty_registry, parse_hubs, upsert_hub
@@ -185,7 +185,6 @@ class Runtime:
             acks="all",
             enable_idempotence=True,
             linger_ms=5,
-            compression_type="lz4",
             max_batch_size=256 * 1024,
         )
         await self.producer.start()

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import polars as pl
-from core.engine import Engine
 
+from core.engine import Engine
 from core.events import REJECT_SCHEMA, decode_batch
 from core.registry import check_events
 

@@ -16,6 +16,8 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from consumers.topics import wait_for_partitions
+
 FORMAT_VERSION = 1
 _HEADER_LENGTH = struct.Struct(">I")
 MAX_CHECKPOINT_BYTES = 64 * 1024 * 1024
@@ -78,14 +80,8 @@ async def read_checkpoints(
     )
     await reader.start()
     try:
-        topic_partitions = [
-            TopicPartition(topic, p) for p in sorted(reader.partitions_for_topic(topic) or [])
-        ]
-        if not topic_partitions:
-            await reader.topics()  # refresh metadata once; the topic may have just been created
-            topic_partitions = [
-                TopicPartition(topic, p) for p in sorted(reader.partitions_for_topic(topic) or [])
-            ]
+        partitions_of_topic = await wait_for_partitions(reader, topic)
+        topic_partitions = [TopicPartition(topic, p) for p in partitions_of_topic]
         reader.assign(topic_partitions)
         await reader.seek_to_beginning(*topic_partitions)
         ends = await reader.end_offsets(topic_partitions)

@@ -24,13 +24,13 @@ from typing import Any
 import polars as pl
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import KafkaError
-from core.engine import Engine
 
 from consumers.batch import BatchOutcome, RawBatch, process_batch
 from consumers.checkpoints import Checkpoint, read_checkpoints, write_checkpoints
 from consumers.dlq import send_dead_letters
 from consumers.metrics import PipelineMetrics
 from consumers.topics import TopicNames
+from core.engine import Engine
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +88,6 @@ class HubEventConsumer:
             acks="all",
             enable_idempotence=True,
             max_request_size=64 * 1024 * 1024,
-            compression_type="lz4",
             linger_ms=5,
         )
         await self._producer.start()
@@ -244,8 +243,8 @@ class HubEventConsumer:
     async def recover(self, partitions: set[int]) -> None:
         """On assignment: rebuild the new partitions' state before they count as caught up."""
         new = partitions - self.assigned
-        self.assigned = set(partitions)
         if not new:
+            self.assigned = set(partitions)
             return
         checkpoints = await read_checkpoints(
             self.bootstrap, self.topics.checkpoints, self.group, new
@@ -256,16 +255,17 @@ class HubEventConsumer:
         tps = [TopicPartition(self.topics.events, p) for p in sorted(new)]
         ends = await self._consumer.end_offsets(tps)
         for tp in tps:
-            checkpoint = checkpoints.get(tp.partition)
-            if checkpoint is None:
+            found = checkpoints.get(tp.partition)
+            if found is None:
                 await self._consumer.seek_to_beginning(tp)
                 start = (await self._consumer.beginning_offsets([tp]))[tp]
             else:
-                self._consumer.seek(tp, checkpoint.next_offset)
-                start = checkpoint.next_offset
-                self._checkpointed_offsets[tp.partition] = checkpoint.next_offset
+                self._consumer.seek(tp, found.next_offset)
+                start = found.next_offset
+                self._checkpointed_offsets[tp.partition] = found.next_offset
             self.next_offsets[tp.partition] = start
             self.catch_up_targets[tp.partition] = ends[tp]
+        self.assigned = set(partitions)  # only now: readiness must not count unrecovered ones
         log.info(
             "assigned partitions %s (%d from checkpoints), replaying to %s",
             sorted(new),

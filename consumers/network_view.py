@@ -17,6 +17,8 @@ import polars as pl
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
+from consumers.topics import wait_for_partitions
+
 log = logging.getLogger(__name__)
 
 
@@ -61,9 +63,8 @@ class NetworkView:
             bootstrap_servers=self.bootstrap, enable_auto_commit=False
         )
         await self._consumer.start()
-        await self._consumer.topics()
-        partitions = self._consumer.partitions_for_topic(self.topic) or set()
-        tps = [TopicPartition(self.topic, p) for p in sorted(partitions)]
+        partitions = await wait_for_partitions(self._consumer, self.topic)
+        tps = [TopicPartition(self.topic, p) for p in partitions]
         self._consumer.assign(tps)
         await self._consumer.seek_to_beginning(*tps)
         self._targets = await self._consumer.end_offsets(tps)

@@ -8,9 +8,11 @@ hub-state-checkpoints  compacted: engine state per events partition, key = parti
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
@@ -57,3 +59,20 @@ async def ensure_topics(
         raise BrokerUnavailableError(f"cannot create topics on {bootstrap}: {error}") from error
     finally:
         await admin.close()
+
+
+async def wait_for_partitions(client: Any, topic: str, *, timeout_s: float = 30.0) -> list[int]:
+    """Partitions of ``topic`` as the consumer ``client`` sees them, once its metadata has them.
+
+    Right after a topic is created the broker may not list it yet; refresh until it does.
+    """
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while True:
+        # A consumer's own metadata covers only the topics it subscribed to; ask the cluster.
+        cluster = await client._client.fetch_all_metadata()
+        partitions = cluster.partitions_for_topic(topic)
+        if partitions:
+            return sorted(partitions)
+        if asyncio.get_running_loop().time() > deadline:
+            raise BrokerUnavailableError(f"topic {topic} has no partitions after {timeout_s:.0f} s")
+        await asyncio.sleep(0.2)

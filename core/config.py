@@ -19,21 +19,31 @@ class RiskConfig(BaseModel):
     bucket_horizon_s: int = Field(3 * 3600, gt=0, description="per-minute history kept per hub")
     rate_window_s: int = Field(15 * 60, gt=0, description="sliding window of the rates")
     allowed_lateness_s: int = Field(5 * 60, ge=0, description="watermark = max event time − this")
-    max_future_skew_s: int = Field(10 * 60, ge=0, description="later than wall clock + this: quarantined")
-    dedup_horizon_s: int = Field(6 * 3600, gt=0, description="(carrier, event_id) remembered this long")
-    in_transit_horizon_s: int = Field(6 * 3600, gt=0, description="in-transit parcels arrive within this")
-    max_transit_s: int = Field(48 * 3600, gt=0, description="a lane's parcels are forgotten after this")
+    max_future_skew_s: int = Field(
+        10 * 60, ge=0, description="later than wall clock + this: quarantined"
+    )
+    dedup_horizon_s: int = Field(
+        6 * 3600, gt=0, description="(carrier, event_id) remembered this long"
+    )
+    in_transit_horizon_s: int = Field(
+        6 * 3600, gt=0, description="in-transit parcels arrive within this"
+    )
+    max_transit_s: int = Field(
+        48 * 3600, gt=0, description="a lane's parcels are forgotten after this"
+    )
 
     # hub_overflow: utilisation floors and ETA ceilings per level
     overflow_utilization: dict[str, float] = Field(
         default_factory=lambda: {"red": 1.0, "orange": 0.9, "yellow": 0.8, "blue": 0.7}
     )
     overflow_eta_s: dict[str, float] = Field(
-        default_factory=lambda: {"red": 15 * 60, "orange": 60 * 60, "yellow": 180 * 60}
+        default_factory=lambda: {"red": 15.0 * 60, "orange": 60.0 * 60, "yellow": 180.0 * 60}
     )
     # hub_sorting_saturation
     saturation_window_s: int = Field(15 * 60, gt=0)
-    saturation_orange_ratio: float = Field(1.5, gt=1, description="avg arrivals / capacity for orange")
+    saturation_orange_ratio: float = Field(
+        1.5, gt=1, description="avg arrivals / capacity for orange"
+    )
     # hub_silent
     silent_yellow_s: int = Field(10 * 60, gt=0)
     silent_orange_s: int = Field(30 * 60, gt=0)
@@ -46,7 +56,9 @@ class RiskConfig(BaseModel):
     )
     network_flow_ratio: float = Field(0.6, gt=0, description="departures/arrivals below: orange")
     network_flow_window_s: int = Field(30 * 60, gt=0)
-    network_silent_key_share: float = Field(0.10, gt=0, le=1, description="key nodes silent: yellow")
+    network_silent_key_share: float = Field(
+        0.10, gt=0, le=1, description="key nodes silent: yellow"
+    )
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> RiskConfig:

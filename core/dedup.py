@@ -44,8 +44,8 @@ class DedupIndex:
         )
         for (minute,), part in new_keys.partition_by("minute", as_dict=True).items():
             frame = part.drop("minute")
-            old = self.minutes.get(int(minute))  # type: ignore[call-overload]
-            self.minutes[int(minute)] = frame if old is None else pl.concat([old, frame])  # type: ignore[call-overload]
+            old = self.minutes.get(int(minute))
+            self.minutes[int(minute)] = frame if old is None else pl.concat([old, frame])
         return keyed.drop("_key"), events.height - keyed.height
 
     def prune(self, before_minute: int) -> None:
@@ -77,5 +77,5 @@ class DedupIndex:
         """Add keys from ``frame()`` output."""
         for (minute,), part in frame.partition_by("minute", as_dict=True).items():
             keys = part.select(list(KEY_SCHEMA))
-            old = self.minutes.get(int(minute))  # type: ignore[call-overload]
-            self.minutes[int(minute)] = keys if old is None else pl.concat([old, keys])  # type: ignore[call-overload]
+            old = self.minutes.get(int(minute))
+            self.minutes[int(minute)] = keys if old is None else pl.concat([old, keys])

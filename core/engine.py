@@ -103,8 +103,12 @@ class Engine:
         events, duplicate = self.dedup.split(events)
         watermark = self._watermark_ms()
         late = 0 if watermark is None else int((events["ts_ms"] < watermark).sum())
-        for partition, max_ms in events.group_by("partition").agg(pl.col("ts_ms").max()).iter_rows():
-            self.partition_max_ms[partition] = max(self.partition_max_ms.get(partition, max_ms), max_ms)
+        for partition, max_ms in (
+            events.group_by("partition").agg(pl.col("ts_ms").max()).iter_rows()
+        ):
+            self.partition_max_ms[partition] = max(
+                self.partition_max_ms.get(partition, max_ms), max_ms
+            )
         self.store.apply(events)
         return ApplyResult(events.height, duplicate, late, quarantined)
 
@@ -139,7 +143,14 @@ class Engine:
         watermark = self._compact()
         buckets = self.store.buckets[0].filter(pl.col("hub_id") == hub_id)
         if buckets.height == 0 or watermark is None:
-            return pl.DataFrame(schema={"minute": pl.Datetime("ms", "UTC"), "arrivals": pl.Int64(), "departures": pl.Int64(), "backlog": pl.Int64()})
+            return pl.DataFrame(
+                schema={
+                    "minute": pl.Datetime("ms", "UTC"),
+                    "arrivals": pl.Int64(),
+                    "departures": pl.Int64(),
+                    "backlog": pl.Int64(),
+                }
+            )
         last = int(buckets["minute"].max())  # type: ignore[arg-type]
         current = self.store.backlog().filter(pl.col("hub_id") == hub_id)["backlog"]
         now_backlog = int(current[0]) if current.len() else 0
@@ -171,7 +182,11 @@ class Engine:
         """The state of ``partitions`` (all when None) as bytes."""
         self.store.compact(None)
         store = self.store
-        hubs = store.hubs if partitions is None else store.hubs.filter(pl.col("partition").is_in(list(partitions)))
+        hubs = (
+            store.hubs
+            if partitions is None
+            else store.hubs.filter(pl.col("partition").is_in(list(partitions)))
+        )
         ids = hubs["hub_id"].implode()
         frames = {
             "hubs": hubs,
@@ -180,8 +195,14 @@ class Engine:
             "lanes": store.lanes[0].filter(pl.col("src").is_in(ids) | pl.col("dst").is_in(ids)),
             "dedup": self.dedup.frame(partitions),
         }
-        marks = {str(p): ms for p, ms in self.partition_max_ms.items() if partitions is None or p in partitions}
-        header = json.dumps({"v": _CHECKPOINT_VERSION, "partition_max_ms": marks, "frames": list(frames)}).encode()
+        marks = {
+            str(p): ms
+            for p, ms in self.partition_max_ms.items()
+            if partitions is None or p in partitions
+        }
+        header = json.dumps(
+            {"v": _CHECKPOINT_VERSION, "partition_max_ms": marks, "frames": list(frames)}
+        ).encode()
         parts = [struct.pack(">I", len(header)), header]
         for frame in frames.values():
             buffer = io.BytesIO()
@@ -210,10 +231,14 @@ class Engine:
         store.lanes = [pl.concat([store.lanes[0], frames["lanes"]])]
         self.dedup.load(frames["dedup"])
         for partition, max_ms in header["partition_max_ms"].items():
-            self.partition_max_ms[int(partition)] = max(self.partition_max_ms.get(int(partition), max_ms), max_ms)
+            self.partition_max_ms[int(partition)] = max(
+                self.partition_max_ms.get(int(partition), max_ms), max_ms
+            )
 
     @classmethod
-    def restore(cls, data: bytes, registry: pl.DataFrame, config: RiskConfig | None = None) -> Engine:
+    def restore(
+        cls, data: bytes, registry: pl.DataFrame, config: RiskConfig | None = None
+    ) -> Engine:
         """A new engine holding exactly the state of ``checkpoint()``."""
         engine = cls(registry, config)
         engine.load_checkpoint(data)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import polars as pl
 
 from core.config import RiskConfig
-from core.levels import LEVEL_DTYPE
+from core.levels import LEVEL_DTYPE, LEVELS
 from core.signals import SIGNAL_SCHEMA, empty_signals
 from core.summaries import hub_summaries
 
@@ -20,7 +20,11 @@ def _overflow_level(config: RiskConfig) -> pl.Expr:
     utilization, eta = pl.col("utilization"), pl.col("time_to_overflow_s")
     level = _NONE
     for name in ("blue", "yellow", "orange", "red"):  # later (worse) wins
-        hit = utilization >= config.overflow_utilization[name] if name in config.overflow_utilization else pl.lit(False)
+        hit = (
+            utilization >= config.overflow_utilization[name]
+            if name in config.overflow_utilization
+            else pl.lit(False)
+        )
         if name in config.overflow_eta_s:
             hit = hit | (eta <= config.overflow_eta_s[name])
         level = pl.when(hit.fill_null(False)).then(pl.lit(name)).otherwise(level)
@@ -29,7 +33,10 @@ def _overflow_level(config: RiskConfig) -> pl.Expr:
 
 def _saturation_level(config: RiskConfig) -> pl.Expr:
     return (
-        pl.when(pl.col("sorting_saturated") & (pl.col("saturation_ratio") >= config.saturation_orange_ratio))
+        pl.when(
+            pl.col("sorting_saturated")
+            & (pl.col("saturation_ratio") >= config.saturation_orange_ratio)
+        )
         .then(pl.lit("orange"))
         .when(pl.col("sorting_saturated"))
         .then(pl.lit("yellow"))
@@ -57,9 +64,21 @@ def classify(measures: pl.DataFrame, config: RiskConfig) -> pl.DataFrame:
     heard = pl.col("last_event_at").is_not_null()
     unknown = pl.lit("unknown")
     levels = measures.with_columns(
-        pl.when(heard).then(_overflow_level(config)).otherwise(unknown).cast(LEVEL_DTYPE).alias("overflow_level"),
-        pl.when(heard).then(_saturation_level(config)).otherwise(unknown).cast(LEVEL_DTYPE).alias("saturation_level"),
-        pl.when(heard).then(_silent_level(config)).otherwise(unknown).cast(LEVEL_DTYPE).alias("silent_level"),
+        pl.when(heard)
+        .then(_overflow_level(config))
+        .otherwise(unknown)
+        .cast(LEVEL_DTYPE)
+        .alias("overflow_level"),
+        pl.when(heard)
+        .then(_saturation_level(config))
+        .otherwise(unknown)
+        .cast(LEVEL_DTYPE)
+        .alias("saturation_level"),
+        pl.when(heard)
+        .then(_silent_level(config))
+        .otherwise(unknown)
+        .cast(LEVEL_DTYPE)
+        .alias("silent_level"),
     )
     return levels.with_columns(
         pl.max_horizontal(
@@ -68,7 +87,7 @@ def classify(measures: pl.DataFrame, config: RiskConfig) -> pl.DataFrame:
             pl.col("silent_level").to_physical(),
         )
         .cast(pl.UInt32)
-        .pipe(lambda rank: pl.lit(LEVEL_DTYPE.categories).get(rank))  # type: ignore[attr-defined]
+        .pipe(lambda rank: pl.lit(pl.Series(LEVELS)).gather(rank))
         .cast(LEVEL_DTYPE)
         .alias("level")
     )
@@ -82,7 +101,9 @@ def signals(states: pl.DataFrame) -> pl.DataFrame:
         ("hub_sorting_saturation", "saturation_level"),
         ("hub_silent", "silent_level"),
     ):
-        hits = states.filter(pl.col(column).cast(pl.String).is_in(["blue", "yellow", "orange", "red"]))
+        hits = states.filter(
+            pl.col(column).cast(pl.String).is_in(["blue", "yellow", "orange", "red"])
+        )
         if hits.height == 0:
             continue
         summary, summary_en, values = hub_summaries(rule, column)

@@ -67,7 +67,9 @@ def measure(
         .join(registry.select("hub_id", "sort_capacity_per_hour"), on="hub_id")
         .group_by("hub_id")
         .agg(
-            (pl.col("arrivals") * 60 > pl.col("sort_capacity_per_hour")).sum().alias("over_minutes"),
+            (pl.col("arrivals") * 60 > pl.col("sort_capacity_per_hour"))
+            .sum()
+            .alias("over_minutes"),
             pl.col("arrivals").sum().alias("sat_arrivals"),
         )
     )
@@ -86,7 +88,9 @@ def measure(
     in_transit = pl.col("in_transit_parcels").fill_null(0)
     # In-transit parcels raise the expected arrival rate when they imply more than is arriving
     # now (an upstream surge on its way); in steady state they change nothing.
-    expected_arrivals = pl.max_horizontal(arrival_rate, in_transit / (config.in_transit_horizon_s / 60))
+    expected_arrivals = pl.max_horizontal(
+        arrival_rate, in_transit / (config.in_transit_horizon_s / 60)
+    )
     growth = expected_arrivals - departure_rate
     free = capacity - pl.col("backlog")
     heard = pl.col("last_event_ms").is_not_null()
@@ -110,6 +114,8 @@ def measure(
         pl.col("arrivals_30m").fill_null(0),
         pl.col("departures_30m").fill_null(0),
         pl.col("last_event_ms").cast(TS).alias("last_event_at"),
-        pl.when(heard).then((watermark - pl.col("last_event_ms")).clip(lower_bound=0) / 1000).alias("silent_for_s"),
+        pl.when(heard)
+        .then((watermark - pl.col("last_event_ms")).clip(lower_bound=0) / 1000)
+        .alias("silent_for_s"),
         pl.lit(watermark_ms, pl.Int64).cast(TS).alias("at"),
     )

@@ -42,7 +42,16 @@ def network_level(national: dict[str, Any], config: RiskConfig) -> tuple[str, li
     return _worst(levels), reasons
 
 
-def _row(rule: str, scope: str, subject: str, level: str, at: datetime, zh: str, en: str, values: dict[str, Any]) -> dict[str, Any]:
+def _row(
+    rule: str,
+    scope: str,
+    subject: str,
+    level: str,
+    at: datetime,
+    zh: str,
+    en: str,
+    values: dict[str, Any],
+) -> dict[str, Any]:
     return {
         "rule": rule,
         "scope": scope,
@@ -66,7 +75,13 @@ def network_signals(hub_states: pl.DataFrame, *, at: datetime, config: RiskConfi
     rows: list[dict[str, Any]] = []
     for province in province_rollup(heard).iter_rows(named=True):
         share = province["orange_capacity_ratio"]
-        level = "red" if share >= config.province_red_share else "orange" if share >= config.province_orange_share else None
+        level = (
+            "red"
+            if share >= config.province_red_share
+            else "orange"
+            if share >= config.province_orange_share
+            else None
+        )
         if level is None:
             continue
         percent = round(share * 100)
@@ -77,9 +92,16 @@ def network_signals(hub_states: pl.DataFrame, *, at: datetime, config: RiskConfi
                 province["province"],
                 level,
                 at,
-                f"{province['province']} 省内拥堵{LEVEL_ZH[level]}：按容量计 {percent}% 的转运中心处于橙色及以上爆仓风险",
-                f"{province['province']} province congestion {level.upper()}: {percent}% of hub capacity at orange or worse",
-                {"orange_capacity_ratio": round(share, 4), "hubs": province["hubs"], "hubs_orange": province["hubs_orange"], "hubs_red": province["hubs_red"]},
+                f"{province['province']} 省内拥堵{LEVEL_ZH[level]}："
+                f"按容量计 {percent}% 的转运中心处于橙色及以上爆仓风险",
+                f"{province['province']} province congestion {level.upper()}: "
+                f"{percent}% of hub capacity at orange or worse",
+                {
+                    "orange_capacity_ratio": round(share, 4),
+                    "hubs": province["hubs"],
+                    "hubs_orange": province["hubs_orange"],
+                    "hubs_red": province["hubs_red"],
+                },
             )
         )
     national = national_rollup(heard)
@@ -98,10 +120,13 @@ def network_signals(hub_states: pl.DataFrame, *, at: datetime, config: RiskConfi
                 at,
                 f"全网瘫痪风险{LEVEL_ZH[level]}：重要节点 {key_share}% (按容量) 处于橙色及以上，"
                 f"近30分钟发运/到件比 {ratio_text}，{silent}% 重要节点数据中断",
-                f"Network paralysis risk {level.upper()}: {key_share}% of key-node capacity at orange or worse, "
+                f"Network paralysis risk {level.upper()}: "
+                f"{key_share}% of key-node capacity at orange or worse, "
                 f"30-min departures/arrivals {ratio_text}, {silent}% of key nodes silent",
                 {
-                    "key_nodes_orange_capacity_ratio": round(national["key_nodes_orange_capacity_ratio"], 4),
+                    "key_nodes_orange_capacity_ratio": round(
+                        national["key_nodes_orange_capacity_ratio"], 4
+                    ),
                     "departure_arrival_ratio": None if ratio is None else round(ratio, 4),
                     "key_nodes_silent_ratio": round(national["key_nodes_silent_ratio"], 4),
                     "reasons": reasons,

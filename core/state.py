@@ -75,7 +75,11 @@ class HubStore:
                     pl.col("arr").sum().alias("arrivals"),
                     pl.col("dep").sum().alias("departures"),
                     pl.col("ts_ms").max().alias("last_ms"),
-                    pl.col("parcels").filter(is_backlog).sort_by(pl.col("ts_ms").filter(is_backlog)).last().alias("obs"),
+                    pl.col("parcels")
+                    .filter(is_backlog)
+                    .sort_by(pl.col("ts_ms").filter(is_backlog))
+                    .last()
+                    .alias("obs"),
                     pl.col("ts_ms").filter(is_backlog).max().alias("obs_ms"),
                 ),
                 flows.group_by("hub_id", "minute").agg(
@@ -110,29 +114,47 @@ class HubStore:
         joined = self.hubs.join(per_hub, on="hub_id", how="full", coalesce=True)
         old_anchor = pl.col("anchor_ms")
         settled_ms = pl.col("settled_to_s") * 1000
-        newer = pl.col("obs_ms").is_not_null() & (old_anchor.is_null() | (pl.col("obs_ms") > old_anchor))
+        newer = pl.col("obs_ms").is_not_null() & (
+            old_anchor.is_null() | (pl.col("obs_ms") > old_anchor)
+        )
         # A backlog observation behind the settled point (later than the allowed lateness) is
         # applied as if stamped at that point: the flows between are already folded.
         anchor_at = pl.max_horizontal(pl.col("obs_ms"), settled_ms.fill_null(pl.col("obs_ms")))
         self.hubs = joined.select(
             "hub_id",
             pl.coalesce("partition_right", "partition").cast(pl.Int32).alias("partition"),
-            (pl.col("arrivals_total").fill_null(0) + pl.col("arrivals").fill_null(0)).alias("arrivals_total"),
-            (pl.col("departures_total").fill_null(0) + pl.col("departures").fill_null(0)).alias("departures_total"),
-            pl.when(newer).then(pl.col("obs")).otherwise(pl.col("anchor_backlog")).alias("anchor_backlog"),
+            (pl.col("arrivals_total").fill_null(0) + pl.col("arrivals").fill_null(0)).alias(
+                "arrivals_total"
+            ),
+            (pl.col("departures_total").fill_null(0) + pl.col("departures").fill_null(0)).alias(
+                "departures_total"
+            ),
+            pl.when(newer)
+            .then(pl.col("obs"))
+            .otherwise(pl.col("anchor_backlog"))
+            .alias("anchor_backlog"),
             pl.when(newer).then(anchor_at).otherwise(old_anchor).alias("anchor_ms"),
-            pl.when(newer).then(0).otherwise(pl.col("settled_net").fill_null(0)).alias("settled_net"),
+            pl.when(newer)
+            .then(0)
+            .otherwise(pl.col("settled_net").fill_null(0))
+            .alias("settled_net"),
             "settled_to_s",
             pl.max_horizontal("last_event_ms", "last_ms").alias("last_event_ms"),
         ).cast(HUBS_SCHEMA)  # type: ignore[arg-type]
 
-    def compact(self, settle_s: int | None, *, horizon_min: int = 180, max_transit_s: int = 172_800) -> None:
+    def compact(
+        self, settle_s: int | None, *, horizon_min: int = 180, max_transit_s: int = 172_800
+    ) -> None:
         """Merge appended frames; fold flows up to ``settle_s`` into ``settled_net``; prune."""
         buckets = pl.concat(self.buckets) if self.buckets else _empty(BUCKET_SCHEMA)
-        buckets = buckets.group_by("hub_id", "minute").agg(pl.col("arrivals").sum(), pl.col("departures").sum())
+        buckets = buckets.group_by("hub_id", "minute").agg(
+            pl.col("arrivals").sum(), pl.col("departures").sum()
+        )
         flows = pl.concat(self.flows) if self.flows else _empty(FLOW_SCHEMA)
         flows = flows.join(self.hubs.select("hub_id", "anchor_ms"), on="hub_id", how="left")
-        flows = flows.filter(pl.col("anchor_ms").is_null() | (pl.col("ts_s") * 1000 > pl.col("anchor_ms")))
+        flows = flows.filter(
+            pl.col("anchor_ms").is_null() | (pl.col("ts_s") * 1000 > pl.col("anchor_ms"))
+        )
         lanes = pl.concat(self.lanes) if self.lanes else _empty(LANE_SCHEMA)
         lanes = lanes.group_by("src", "dst").agg(
             pl.col("departed").sum(), pl.col("arrived").sum(), pl.col("last_ms").max()
@@ -140,7 +162,11 @@ class HubStore:
         if settle_s is not None:
             buckets = buckets.filter(pl.col("minute") >= settle_s // 60 - horizon_min)
             lanes = lanes.filter(pl.col("last_ms") >= (settle_s - max_transit_s) * 1000)
-            settled = flows.filter(pl.col("ts_s") <= settle_s).group_by("hub_id").agg(pl.col("net").sum().alias("fold"))
+            settled = (
+                flows.filter(pl.col("ts_s") <= settle_s)
+                .group_by("hub_id")
+                .agg(pl.col("net").sum().alias("fold"))
+            )
             flows = flows.filter(pl.col("ts_s") > settle_s)
             self.hubs = (
                 self.hubs.join(settled, on="hub_id", how="left")
@@ -157,7 +183,11 @@ class HubStore:
 
     def backlog(self) -> pl.DataFrame:
         """``hub_id``, ``backlog`` (never below 0) of every hub seen; call after ``compact``."""
-        kept = self.flows[0].group_by("hub_id").agg(pl.col("net").sum().alias("kept")) if self.flows else None
+        kept = (
+            self.flows[0].group_by("hub_id").agg(pl.col("net").sum().alias("kept"))
+            if self.flows
+            else None
+        )
         frame = self.hubs.select("hub_id", "anchor_backlog", "settled_net")
         if kept is not None:
             frame = frame.join(kept, on="hub_id", how="left")
@@ -166,7 +196,9 @@ class HubStore:
         return frame.select(
             "hub_id",
             pl.max_horizontal(
-                pl.col("anchor_backlog").fill_null(0) + pl.col("settled_net") + pl.col("kept").fill_null(0),
+                pl.col("anchor_backlog").fill_null(0)
+                + pl.col("settled_net")
+                + pl.col("kept").fill_null(0),
                 pl.lit(0),
             ).alias("backlog"),
         )
@@ -175,7 +207,10 @@ class HubStore:
         """``hub_id``, ``in_transit_parcels``: departed towards the hub and not yet arrived."""
         lanes = self.lanes[0] if self.lanes else _empty(LANE_SCHEMA)
         return lanes.group_by(pl.col("dst").alias("hub_id")).agg(
-            (pl.col("departed") - pl.col("arrived")).clip(lower_bound=0).sum().alias("in_transit_parcels")
+            (pl.col("departed") - pl.col("arrived"))
+            .clip(lower_bound=0)
+            .sum()
+            .alias("in_transit_parcels")
         )
 
     def drop_partitions(self, partitions: set[int]) -> None:

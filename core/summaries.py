@@ -44,21 +44,57 @@ def hub_summaries(rule: str, level_column: str) -> tuple[pl.Expr, pl.Expr, pl.Ex
     """(summary, summary_en, values JSON) expressions for a hub rule."""
     name, hub = pl.col("name"), pl.col("hub_id")
     zh_head = pl.format("{} {}{}：", name, pl.lit(RULE_ZH[rule]), level_zh(level_column))
-    en_head = pl.format("{} ({}) {} {}: ", hub, pl.col("carrier"), pl.lit(RULE_EN[rule]), level_en(level_column))
+    en_head = pl.format(
+        "{} ({}) {} {}: ", hub, pl.col("carrier"), pl.lit(RULE_EN[rule]), level_en(level_column)
+    )
     percent = _fmt(pl.col("utilization") * 100)
-    eta_zh = pl.when(pl.col("time_to_overflow_s").is_not_null()).then(
-        pl.format("，预计 {} 分钟后爆仓", _minutes(pl.col("time_to_overflow_s")))
-    ).otherwise(pl.lit("")) if rule == "hub_overflow" else pl.lit("")
-    eta_en = pl.when(pl.col("time_to_overflow_s").is_not_null()).then(
-        pl.format(", overflow in ~{} min", _minutes(pl.col("time_to_overflow_s")))
-    ).otherwise(pl.lit("")) if rule == "hub_overflow" else pl.lit("")
+    eta_zh = (
+        pl.when(pl.col("time_to_overflow_s").is_not_null())
+        .then(pl.format("，预计 {} 分钟后爆仓", _minutes(pl.col("time_to_overflow_s"))))
+        .otherwise(pl.lit(""))
+        if rule == "hub_overflow"
+        else pl.lit("")
+    )
+    eta_en = (
+        pl.when(pl.col("time_to_overflow_s").is_not_null())
+        .then(pl.format(", overflow in ~{} min", _minutes(pl.col("time_to_overflow_s"))))
+        .otherwise(pl.lit(""))
+        if rule == "hub_overflow"
+        else pl.lit("")
+    )
     if rule == "hub_overflow":
-        zh = pl.format("{}库存 {} 件 / 容量 {} 件 ({}%)，净流入 {} 件/分{}", zh_head, pl.col("backlog"), pl.col("storage_capacity"), percent, _fmt(pl.col("net_inflow_per_min")), eta_zh)
-        en = pl.format("{}backlog {} / {} ({}%), net inflow {}/min{}", en_head, pl.col("backlog"), pl.col("storage_capacity"), percent, _fmt(pl.col("net_inflow_per_min")), eta_en)
+        zh = pl.format(
+            "{}库存 {} 件 / 容量 {} 件 ({}%)，净流入 {} 件/分{}",
+            zh_head,
+            pl.col("backlog"),
+            pl.col("storage_capacity"),
+            percent,
+            _fmt(pl.col("net_inflow_per_min")),
+            eta_zh,
+        )
+        en = pl.format(
+            "{}backlog {} / {} ({}%), net inflow {}/min{}",
+            en_head,
+            pl.col("backlog"),
+            pl.col("storage_capacity"),
+            percent,
+            _fmt(pl.col("net_inflow_per_min")),
+            eta_en,
+        )
     elif rule == "hub_sorting_saturation":
         capacity = _fmt(pl.col("sort_capacity_per_hour") / 60)
-        zh = pl.format("{}到件 {} 件/分，超过分拣能力 {} 件/分", zh_head, _fmt(pl.col("arrival_rate_per_min")), capacity)
-        en = pl.format("{}arrivals {}/min above sorting capacity {}/min", en_head, _fmt(pl.col("arrival_rate_per_min")), capacity)
+        zh = pl.format(
+            "{}到件 {} 件/分，超过分拣能力 {} 件/分",
+            zh_head,
+            _fmt(pl.col("arrival_rate_per_min")),
+            capacity,
+        )
+        en = pl.format(
+            "{}arrivals {}/min above sorting capacity {}/min",
+            en_head,
+            _fmt(pl.col("arrival_rate_per_min")),
+            capacity,
+        )
     else:
         zh = pl.format("{}已 {} 分钟未上报数据", zh_head, _minutes(pl.col("silent_for_s")))
         en = pl.format("{}no data for {} min", en_head, _minutes(pl.col("silent_for_s")))

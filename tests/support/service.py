@@ -36,14 +36,14 @@ class Service:
 
     def start(self, *, wait_ready: bool = True, timeout_s: float = 60.0) -> None:
         """Start the process and wait for /healthz (and /readyz with ``wait_ready``)."""
-        log = self.log_path.open("ab")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "serve"],
-            cwd=REPO_ROOT,
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "app.cli", "serve"],
+                cwd=REPO_ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         path = "/readyz" if wait_ready else "/healthz"
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
@@ -191,7 +191,7 @@ def firing_alerts(service: Service) -> list[dict[str, Any]]:
         response = client.get("/v1/alerts", params={"state": "firing"})
     response.raise_for_status()
     body = response.json()
-    items: list[dict[str, Any]] = body["items"] if isinstance(body, dict) else body
+    items: list[dict[str, Any]] = body["alerts"] if isinstance(body, dict) else body
     return items
 
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import polars as pl
-from core.rollups import national_rollup, province_rollup
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.deps import Principal, PrincipalDep
 from app.runtime import RuntimeDep
+from core.rollups import national_rollup, province_rollup
 
 router = APIRouter(prefix="/v1", tags=["network"])
 
