@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from app.api.deps import Principal, require_roles
+from app.api.problems import problems
 from app.runtime import Runtime, RuntimeDep
 from core.errors import BrokerUnavailableError
 from core.events import HubEvent
@@ -60,6 +61,14 @@ class EventBatch(BaseModel):
     events: list[HubEvent]
 
 
+def _batch_schema() -> dict[str, Any]:
+    """The JSON body's schema with the event schema inlined (no dangling $defs)."""
+    schema = EventBatch.model_json_schema()
+    definitions = schema.pop("$defs")
+    schema["properties"]["events"]["items"] = definitions["HubEvent"]
+    return schema
+
+
 def _problem(code: int, detail: str, retry_after_s: float | None = None) -> HTTPException:
     headers = (
         None if retry_after_s is None else {"Retry-After": str(max(1, math.ceil(retry_after_s)))}
@@ -100,7 +109,7 @@ def _items(body: bytes, content_type: str) -> tuple[list[Any], list[Rejection]]:
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise _problem(400, f"body is not valid JSON: {error}") from error
     if not isinstance(document, dict) or not isinstance(document.get("events"), list):
-        raise _problem(422, 'body must be an object {"events": [...]}')
+        raise _problem(400, 'body must be an object {"events": [...]}')
     return list(document["events"]), []
 
 
@@ -147,16 +156,25 @@ def _validate(
         "requestBody": {
             "required": True,
             "content": {
-                "application/json": {"schema": EventBatch.model_json_schema()},
+                "application/json": {"schema": _batch_schema()},
                 "application/x-ndjson": {"schema": {"type": "string"}},
             },
         }
     },
-    responses={
-        413: {"description": "body or item count over the limit"},
-        429: {"description": "over the caller's rate; Retry-After says when to try again"},
-        503: {"description": "Kafka could not take the batch; nothing was accepted; retry later"},
-    },
+    responses=problems(
+        400,
+        403,
+        413,
+        415,
+        429,
+        503,
+        s400='the body is not JSON, or not {"events": [...]}',
+        s403="this role may not post events",
+        s413="body or item count over the limit",
+        s415="send application/json or application/x-ndjson",
+        s429="over the caller's rate; Retry-After says when to try again",
+        s503="Kafka could not take the batch; nothing was accepted; retry after Retry-After",
+    ),
 )
 async def post_events(request: Request, principal: PosterDep, runtime: RuntimeDep) -> Any:
     """Validate every item, store the valid ones in Kafka (acks=all), report the rest."""

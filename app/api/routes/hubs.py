@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.deps import Principal, PrincipalDep, require_roles
+from app.api.problems import problems
 from app.runtime import RuntimeDep
 from core.levels import Level
 from core.registry import HubSpec
@@ -110,7 +111,7 @@ async def list_hubs(
 @router.get(
     "/hubs/{hub_id}",
     response_model=HubDetail,
-    responses={404: {"description": "no such hub (or not yours)"}},
+    responses=problems(404, s404="no such hub (or not yours)"),
 )
 async def get_hub(
     hub_id: str,
@@ -133,14 +134,16 @@ async def get_hub(
 @router.put(
     "/hubs/{hub_id}",
     response_model=HubSpec,
-    responses={403: {"description": "a carrier may only register or change its own hubs"}},
+    responses=problems(
+        400, 403, s400="hub_id in the body differs from the path", s403="not your carrier's hub"
+    ),
 )
 async def put_hub(
     hub_id: str, hub: HubSpec, principal: HubWriterDep, runtime: RuntimeDep
 ) -> HubSpec:
     """Register a hub or change its entry (capacity, key-node flag, …)."""
     if hub.hub_id != hub_id:
-        raise HTTPException(status_code=422, detail="hub_id in the body must match the path")
+        raise HTTPException(status_code=400, detail="hub_id in the body must match the path")
     if principal.role == "carrier":
         current_owner = runtime.hub_owners().get(hub_id)
         if hub.carrier != principal.carrier or current_owner not in (None, principal.carrier):
