@@ -76,6 +76,13 @@ def test_http_and_kafka_events_counted_exactly_once(
         assert other["province"] == "上海"
         # Settle: nothing further arrives later (no double count from the retry or the replay).
         assert _hub(client, "ZTO-HZ01")["arrivals_total"] == 800
+        metrics = client.get("/metrics").text
+    assert 'peakwatch_hub_arrived_parcels_total{hub_id="ZTO-HZ01"} 800.0' in metrics
+    assert 'peakwatch_consumer_records_total{outcome="duplicate"} 50.0' in metrics
+    assert 'peakwatch_ingest_events_total{carrier="admin",outcome="accepted"} 100.0' in metrics
+    info = next(line for line in metrics.splitlines() if line.startswith("peakwatch_hub_info{"))
+    assert 'province="浙江"' in info or 'province="上海"' in info
+    assert 'route="/v1/hubs/{hub_id}"' in metrics  # route templates, never raw paths
 
 
 def test_http_rejects_name_the_item_field_and_rule(service_factory: Any) -> None:
