@@ -85,6 +85,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    for chatty in ("httpx", "aiokafka.consumer.subscription_state", "alembic.runtime.plugins"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)  # one line per request is noise
     args = build_parser().parse_args(argv)
     try:
         code: int = args.run(args)
