@@ -34,7 +34,6 @@ class Settings(BaseSettings):
     consumer_group: str = "peakwatch"
     max_batch_records: int = Field(20_000, ge=1, description="records per getmany batch at most")
     checkpoint_interval_s: float = Field(10.0, gt=0, description="state checkpoint period")
-    status_interval_s: float = Field(2.0, gt=0, description="hub-status publish period")
 
     # HTTP
     http_host: str = "127.0.0.1"
