@@ -21,8 +21,9 @@ install: $(UV) ## create .venv with peakwatch and its locked dependencies
 	$(UV) sync --frozen --python $(PYTHON)
 	@echo "installed: $(BIN)/peakwatch"
 
-system-deps: ## Debian packages the tests start for real (PostgreSQL, Prometheus, Alertmanager, Chromium)
+system-deps: ## Debian packages the tests start for real (PostgreSQL, Prometheus, Alertmanager, Chromium), and kustomize
 	bash scripts/install-system-deps.sh
+	bash scripts/install-tools.sh >/dev/null
 
 lint: install ## ruff and mypy --strict
 	$(BIN)/ruff check .
