@@ -41,4 +41,5 @@ def test_every_panel_of_every_board_shows_data(
         httpx.get(f"{service_url.rstrip('/')}{path}", timeout=10)
     hubs = prometheus.wait_for_data("count(peakwatch_hub_info)", timeout_s=60)
     assert float(hubs[0]["value"][1]) > 0, "the service exports no hub registry"
-    assert empty_queries(prometheus, grafana, timeout_s=120) == []
+    empty = empty_queries(prometheus, grafana, timeout_s=120)
+    assert not empty, "queries without data:\n" + "\n".join(empty)

@@ -45,7 +45,8 @@ def prometheus(exporter: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
 def test_every_panel_and_variable_query_returns_data(
     prometheus: Prometheus, grafana: ModuleType
 ) -> None:
-    assert empty_queries(prometheus, grafana) == []
+    empty = empty_queries(prometheus, grafana)
+    assert not empty, "queries without data:\n" + "\n".join(empty)
 
 
 def test_recorded_province_totals_count_each_hub_once(prometheus: Prometheus) -> None:
