@@ -42,7 +42,7 @@ class RiskConfig(BaseModel):
     # hub_sorting_saturation
     saturation_window_s: int = Field(15 * 60, gt=0)
     saturation_orange_ratio: float = Field(
-        1.5, gt=1, description="avg arrivals / capacity for orange"
+        3.0, gt=1, description="avg arrivals / capacity for orange (11.11 midnight reaches 2.4)"
     )
     # hub_silent
     silent_yellow_s: int = Field(10 * 60, gt=0)
