@@ -195,7 +195,7 @@ def render(results: list[tuple[Run, Score]], *, hubs: int, seed: int) -> str:
             f"| {run.scenario} | {run.events:,} | {result.overflows} | {result.caught} | "
             f"{_lead(result.lead_orange)} | {_lead(result.lead_red)} | "
             f"{result.silent_caught} / {result.silences} | {_names(result.false_overflow)} | "
-            f"{_names(result.false_silent)} | {' '.join(result.other_orange) or '—'} | "
+            f"{_names(result.false_silent)} | {_names(result.other_orange) or '—'} | "
             f"{run.wall_s:.0f} |"
         )
     summaries = "; ".join(f"`{name}`: {spec.summary}" for name, spec in SCENARIOS.items())
