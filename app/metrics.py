@@ -15,6 +15,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from core.levels import LEVEL_RANK, LEVELS
+from core.rollups import national_rollup, province_rollup
 
 _HUB_GAUGES = (
     ("peakwatch_hub_backlog_parcels", "Parcels on hand.", pl.col("backlog")),
@@ -141,12 +142,50 @@ class SnapshotCollector(Collector):
         for name, rank in sorted(worst.items()):
             province.add_metric([name], float(rank))
         yield province
+        yield from _shares(states)
         if snapshot.watermark is not None:
             watermark = GaugeMetricFamily(
                 "peakwatch_watermark_timestamp_seconds", "The global event-time watermark."
             )
             watermark.add_metric([], snapshot.watermark.timestamp())
             yield watermark
+
+
+def _shares(states: pl.DataFrame) -> Iterable[Metric]:
+    """Capacity-weighted shares behind the province and network rules."""
+    heard = states.filter(pl.col("last_event_at").is_not_null())
+    province = GaugeMetricFamily(
+        "peakwatch_province_orange_capacity_ratio",
+        "Capacity-weighted share of the province's hubs at orange or worse.",
+        labels=["province"],
+    )
+    if heard.height:
+        for row in province_rollup(heard).select("province", "orange_capacity_ratio").iter_rows():
+            province.add_metric([row[0]], float(row[1]))
+    yield province
+    national = national_rollup(heard) if heard.height else None
+    for name, key, help_text in (
+        (
+            "peakwatch_network_key_nodes_orange_capacity_ratio",
+            "key_nodes_orange_capacity_ratio",
+            "Capacity-weighted share of key nodes at orange or worse.",
+        ),
+        (
+            "peakwatch_network_key_nodes_silent_ratio",
+            "key_nodes_silent_ratio",
+            "Share of key nodes silent.",
+        ),
+        (
+            "peakwatch_network_departure_arrival_ratio",
+            "departure_arrival_ratio",
+            "National departures / arrivals over 30 min.",
+        ),
+    ):
+        family = GaugeMetricFamily(name, help_text)
+        value = None if national is None else national[key]
+        if value is not None:
+            family.add_metric([], float(value))
+        yield family
 
 
 def install_http_metrics(app: FastAPI, registry: CollectorRegistry) -> None:
