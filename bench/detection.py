@@ -182,6 +182,10 @@ in event time) and is scored against the ground truth the simulator writes (`--l
   ground truth, and `hub_silent` at orange or worse on hubs that were never silenced; province
   and network alerts at orange or worse are listed for reading (they follow from hub alerts).
 
+An overflow that happens while its hub sends no data (`hub_outage`: the hub loses power and goes
+silent) cannot be seen in the hub's own numbers; what catches it is `hub_silent`, red for a key
+node (column "silent caught").
+
 | scenario | events | overflows | caught | lead orange | lead red | silent caught | false overflow | false silent | province/network ≥ orange | wall s |
 | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | --- | ---: |
 """  # noqa: E501
