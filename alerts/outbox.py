@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import func, insert, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts.config import OutboxSettings
@@ -90,21 +90,33 @@ def _item(row: OutboxRow) -> NotificationItem:
 async def claim_due(
     session: AsyncSession, *, wall_now: datetime, settings: OutboxSettings
 ) -> list[NotificationItem]:
-    """Lease up to ``batch_limit`` due rows (pending, time come, not leased by anyone else)."""
-    due = (
+    """Lease up to ``batch_limit`` rows: those due, and the pending rows of their groups.
+
+    A group flushes whole when its oldest row's group wait is over (as in Alertmanager): rows
+    that joined the group later ride along instead of waiting out their own group wait.
+    """
+    free = (
         OutboxRow.state == "pending",
-        OutboxRow.next_attempt_at <= wall_now,
         or_(OutboxRow.claimed_until.is_(None), OutboxRow.claimed_until < wall_now),
+    )
+    due_groups = select(OutboxRow.receiver, OutboxRow.group_key).where(
+        *free, OutboxRow.next_attempt_at <= wall_now
     )
     candidates = (
         select(OutboxRow.id)
-        .where(*due)
+        .where(
+            *free,
+            or_(
+                OutboxRow.next_attempt_at <= wall_now,
+                tuple_(OutboxRow.receiver, OutboxRow.group_key).in_(due_groups),
+            ),
+        )
         .order_by(OutboxRow.next_attempt_at)
         .limit(settings.batch_limit)
     )
     statement = (
         update(OutboxRow)
-        .where(OutboxRow.id.in_(candidates.scalar_subquery()), *due)
+        .where(OutboxRow.id.in_(candidates.scalar_subquery()), *free)
         .values(claimed_until=wall_now + timedelta(seconds=settings.lease_s))
         .returning(OutboxRow)
         .execution_options(synchronize_session=False)

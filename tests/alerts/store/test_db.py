@@ -1,0 +1,119 @@
+"""Opening the store: migrations to head on SQLite and PostgreSQL, idempotent, matching the
+models; the ``api_keys`` table the app needs; times come back aware and in UTC."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import Connection, insert, inspect, select
+from sqlalchemy.exc import IntegrityError, StatementError
+
+from alerts.store.db import Database, current_revision, open_database
+from alerts.store.models import ApiKeyRow, Base, SilenceRow
+from core.errors import ConfigError
+
+TABLES = {"alerts", "alert_events", "silences", "outbox", "notification_log", "api_keys"}
+
+
+async def test_migrated_to_head_with_every_table(store: Database) -> None:
+    async with store.engine.connect() as connection:
+        assert await connection.run_sync(current_revision) == "0001"
+        tables = set(await connection.run_sync(lambda c: inspect(c).get_table_names()))
+    assert tables >= TABLES
+
+
+async def test_schema_matches_the_models(store: Database) -> None:
+    def differences(connection: Connection) -> list[object]:
+        context = MigrationContext.configure(connection, opts={"compare_type": False})
+        return list(compare_metadata(context, Base.metadata))
+
+    async with store.engine.connect() as connection:
+        assert await connection.run_sync(differences) == []
+
+
+async def test_opening_again_is_a_no_op(store_url: str, store: Database) -> None:
+    again = await open_database(store_url)
+    await again.close()
+
+
+async def test_replicas_starting_together_migrate_once(store_url: str) -> None:
+    opened = await asyncio.gather(*(open_database(store_url) for _ in range(3)))
+    for db in opened:
+        await db.close()
+
+
+async def test_api_keys_table(store: Database) -> None:
+    now = datetime.now(UTC)
+    row = {
+        "id": "k1",
+        "key_hash": "ab" * 32,
+        "role": "carrier",
+        "carrier": "ZTO",
+        "created_at": now,
+    }
+    async with store.sessionmaker.begin() as session:
+        await session.execute(insert(ApiKeyRow), [row])
+    async with store.sessionmaker() as session:
+        stored = await session.get(ApiKeyRow, "k1")
+    assert stored is not None
+    assert stored.revoked_at is None
+    assert stored.carrier == "ZTO"
+    with pytest.raises(IntegrityError):  # the hash is unique
+        async with store.sessionmaker.begin() as session:
+            await session.execute(insert(ApiKeyRow), [{**row, "id": "k2"}])
+    with pytest.raises(IntegrityError):  # roles are the four of app.api.deps
+        async with store.sessionmaker.begin() as session:
+            await session.execute(
+                insert(ApiKeyRow), [{**row, "id": "k3", "key_hash": "cd" * 32, "role": "root"}]
+            )
+
+
+async def test_times_come_back_aware_utc(store: Database) -> None:
+    beijing = timezone(timedelta(hours=8))
+    start = datetime(2025, 11, 11, 20, 0, 0, 123000, tzinfo=beijing)
+    async with store.sessionmaker.begin() as session:
+        session.add(
+            SilenceRow(
+                id="s",
+                matchers=[],
+                starts_at=start,
+                ends_at=start + timedelta(hours=1),
+                created_by="oncall:1",
+                created_at=start,
+                comment="",
+            )
+        )
+    async with store.sessionmaker() as session:
+        stored = await session.scalar(select(SilenceRow.starts_at))
+    assert stored == start
+    assert stored is not None
+    assert stored.tzinfo is not None
+    assert stored.utcoffset() == timedelta(0)
+
+
+async def test_naive_times_are_refused(store: Database) -> None:
+    naive = SilenceRow(
+        id="n",
+        matchers=[],
+        starts_at=datetime(2025, 11, 11),
+        ends_at=datetime(2025, 11, 12),
+        created_by="x",
+        created_at=datetime(2025, 11, 11),
+        comment="",
+    )
+
+    async def store_it() -> None:
+        async with store.sessionmaker.begin() as session:
+            session.add(naive)
+
+    with pytest.raises(StatementError, match="naive datetime"):
+        await store_it()
+
+
+async def test_other_drivers_are_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="sqlite\\+aiosqlite"):
+        await open_database("mysql+aiomysql://localhost/peakwatch")
