@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from alerts.config import RulePeriods
-from alerts.model import Alert, AlertChange, Signal
+from alerts.model import Alert, AlertChange, ChangeKind, Signal
 from core.levels import LEVEL_RANK
 
 Authority = Callable[[str, str], bool]
@@ -111,8 +111,24 @@ def hold(
     alert: Alert, signal: Signal, *, now: datetime, periods: RulePeriods
 ) -> tuple[Alert, list[AlertChange]]:
     """The condition holds at this tick: refresh the numbers, maybe fire or change level."""
+    state, level, fired_at = alert.state, alert.level, alert.fired_at
+    downgrade_since: datetime | None = None
+    kind: ChangeKind | None = None
+    if state == "pending":
+        level = signal.level
+        if now - alert.started_at >= timedelta(seconds=periods.pending_s):
+            state, fired_at, kind = "firing", now, "firing"
+    elif LEVEL_RANK[signal.level] > LEVEL_RANK[alert.level]:
+        level, kind = signal.level, "level_changed"
+    elif LEVEL_RANK[signal.level] < LEVEL_RANK[alert.level]:
+        downgrade_since = alert.downgrade_since or now
+        if now - downgrade_since >= timedelta(seconds=periods.clear_s):
+            level, downgrade_since, kind = signal.level, None, "level_changed"
     after = replace(
         alert,
+        state=state,
+        level=level,
+        fired_at=fired_at,
         summary=signal.summary,
         summary_en=signal.summary_en,
         values_json=signal.values_json,
@@ -120,24 +136,12 @@ def hold(
         carrier=signal.carrier,
         province=signal.province,
         clear_since=None,
+        downgrade_since=downgrade_since,
     )
-    if alert.state == "pending":
-        after = replace(after, level=signal.level)
-        if now - alert.started_at >= timedelta(seconds=periods.pending_s):
-            after = replace(after, state="firing", fired_at=now)
-            return after, [AlertChange(kind="firing", alert=after, at=now)]
+    if kind is None:
         return after, []
-    signal_rank, alert_rank = LEVEL_RANK[signal.level], LEVEL_RANK[alert.level]
-    if signal_rank >= alert_rank:
-        after = replace(after, level=signal.level, downgrade_since=None)
-        if signal_rank == alert_rank:
-            return after, []
-        return after, [_level_change(after, alert.level, now)]
-    lower_since = alert.downgrade_since or now
-    if now - lower_since < timedelta(seconds=periods.clear_s):
-        return replace(after, downgrade_since=lower_since), []
-    after = replace(after, level=signal.level, downgrade_since=None)
-    return after, [_level_change(after, alert.level, now)]
+    previous = alert.level if kind == "level_changed" else None
+    return after, [AlertChange(kind=kind, alert=after, at=now, previous_level=previous)]
 
 
 def clear(
@@ -153,7 +157,3 @@ def clear(
         alert, state="resolved", resolved_at=clear_since, clear_since=None, downgrade_since=None
     )
     return after, [AlertChange(kind="resolved", alert=after, at=now)]
-
-
-def _level_change(alert: Alert, previous_level: str, now: datetime) -> AlertChange:
-    return AlertChange(kind="level_changed", alert=alert, at=now, previous_level=previous_level)

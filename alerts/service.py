@@ -234,12 +234,14 @@ class AlertService:
         self,
         *,
         matchers: Sequence[Matcher],
-        ends_at: datetime,
         created_by: str,
+        ends_at: datetime | None = None,
         starts_at: datetime | None = None,
         comment: str = "",
+        duration_s: float | None = None,
     ) -> Silence:
-        """Mute matching notifications from ``starts_at`` (default now) to ``ends_at``.
+        """Mute matching notifications from ``starts_at`` (default now) to ``ends_at``, or for
+        ``duration_s``.
 
         Raises ``SilenceError`` for no matchers, an unknown label, a bad pattern or an empty window.
         """
@@ -251,6 +253,7 @@ class AlertService:
             created_by=created_by,
             comment=comment,
             now=self._clock(),
+            duration_s=duration_s,
         )
         async with self._db.sessionmaker.begin() as session:
             await silences.insert_silence(session, silence)

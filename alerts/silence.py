@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -115,14 +115,20 @@ def new_silence(
     silence_id: str,
     matchers: Sequence[Matcher],
     starts_at: datetime | None,
-    ends_at: datetime,
+    ends_at: datetime | None,
     created_by: str,
     comment: str,
     now: datetime,
+    duration_s: float | None = None,
 ) -> Silence:
-    """A checked new silence (``starts_at`` defaults to ``now``); ``SilenceError`` if not valid."""
+    """A checked new silence: from ``starts_at`` (default ``now``) to ``ends_at``, or for
+    ``duration_s`` from its start. ``SilenceError`` if not valid."""
     check_matchers(matchers)
     start = starts_at or now
+    if ends_at is None:
+        if duration_s is None:
+            raise SilenceError("ends_at: give ends_at or duration_s")
+        ends_at = start + timedelta(seconds=duration_s)
     if ends_at <= start:
         raise SilenceError("ends_at: must be after starts_at")
     if ends_at <= now:

@@ -6,15 +6,15 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts.model import ACTIVE_STATES, Alert, AlertChange, alert_from_json
-from alerts.store.models import AlertEventRow, AlertRow
+from alerts.store.models import AlertEventRow, AlertRow, Base
 
 LIFECYCLE_COLUMNS = (
     "level",
@@ -62,9 +62,13 @@ def to_alert(row: AlertRow) -> Alert:
     )
 
 
+_ALERT_FIELDS = tuple(field.name for field in fields(Alert))
+
+
 def _insert_values(alert: Alert, wall_now: datetime) -> dict[str, Any]:
-    values = _update_values(alert, wall_now)
+    values = _lifecycle_values(alert, wall_now)
     values.update(
+        id=alert.id,
         fingerprint=alert.fingerprint,
         rule=alert.rule,
         scope=alert.scope,
@@ -75,16 +79,19 @@ def _insert_values(alert: Alert, wall_now: datetime) -> dict[str, Any]:
     return values
 
 
-def _update_values(alert: Alert, wall_now: datetime) -> dict[str, Any]:
+def _lifecycle_values(alert: Alert, wall_now: datetime) -> dict[str, Any]:
     values: dict[str, Any] = {name: getattr(alert, name) for name in LIFECYCLE_COLUMNS}
-    values.update(id=alert.id, updated_at=wall_now)
+    values["updated_at"] = wall_now
     return values
 
 
 async def load_active(session: AsyncSession) -> dict[str, Alert]:
-    """Every pending or firing alert, by fingerprint (one query)."""
-    rows = await session.scalars(select(AlertRow).where(AlertRow.state.in_(ACTIVE_STATES)))
-    return {row.fingerprint: to_alert(row) for row in rows}
+    """Every pending or firing alert, by fingerprint (one query, plain rows: no ORM identity map
+    on the hot path)."""
+    table = Base.metadata.tables["alerts"]
+    result = await session.execute(select(*table.columns).where(table.c.state.in_(ACTIVE_STATES)))
+    alerts = (Alert(**{name: row[name] for name in _ALERT_FIELDS}) for row in result.mappings())
+    return {alert.fingerprint: alert for alert in alerts}
 
 
 async def write_alerts(
@@ -98,8 +105,15 @@ async def write_alerts(
     """Apply a tick's decision: bulk insert, bulk update by primary key, delete cancelled."""
     if inserts:
         await session.execute(insert(AlertRow), [_insert_values(a, wall_now) for a in inserts])
-    if updates:
-        await session.execute(update(AlertRow), [_update_values(a, wall_now) for a in updates])
+    if updates:  # one executemany of a Core UPDATE by primary key
+        table = Base.metadata.tables["alerts"]
+        statement = (
+            update(table)
+            .where(table.c.id == bindparam("_id"))
+            .values({name: bindparam(name) for name in (*LIFECYCLE_COLUMNS, "updated_at")})
+        )
+        rows = [{**_lifecycle_values(a, wall_now), "_id": a.id} for a in updates]
+        await session.execute(statement, rows)
     if deletes:
         await session.execute(delete(AlertRow).where(AlertRow.id.in_(deletes)))
 
@@ -122,9 +136,18 @@ async def record_changes(
         }
         for change in changes
     ]
-    statement = insert(AlertEventRow).returning(AlertEventRow.id, sort_by_parameter_order=True)
-    ids = (await session.scalars(statement, rows)).all()
-    return [_with_id(change, event_id) for change, event_id in zip(changes, ids, strict=True)]
+    # One executemany, then one query for the ids: an ordered RETURNING would make SQLite insert
+    # row by row. Within one call, (alert id, kind) is unique and recorded_at is shared.
+    await session.execute(insert(AlertEventRow), rows)
+    found = await session.execute(
+        select(AlertEventRow.id, AlertEventRow.alert_id, AlertEventRow.kind).where(
+            AlertEventRow.recorded_at == wall_now,
+            AlertEventRow.alert_id.in_({change.alert.id for change in changes}),
+        )
+    )
+    ids = {(alert_id, kind): event_id for event_id, alert_id, kind in found}
+    stored = [_with_id(change, ids[(change.alert.id, change.kind)]) for change in changes]
+    return sorted(stored, key=lambda change: change.event_id)
 
 
 def _with_id(change: AlertChange, event_id: int) -> AlertChange:

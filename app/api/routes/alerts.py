@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Annotated, Literal, get_args
 from urllib.parse import parse_qs
 
@@ -263,17 +263,13 @@ async def list_silences(
 async def create_silence(body: SilenceIn, request: Request, principal: OnCallDep) -> SilenceOut:
     """Mute notifications of alerts matching every matcher, from ``starts_at`` (default now)
     until ``ends_at`` or for ``duration_s``. Alerts are still recorded and shown."""
-    starts_at = _utc(body.starts_at)
-    ends_at = _utc(body.ends_at)
-    if ends_at is None:
-        assert body.duration_s is not None  # the model requires one of the two
-        ends_at = (starts_at or datetime.now(UTC)) + timedelta(seconds=body.duration_s)
     matchers = [Matcher(m.name, m.value, m.is_regex, m.is_equal) for m in body.matchers]
     try:
         silence = await _service(request).create_silence(
             matchers=matchers,
-            starts_at=starts_at,
-            ends_at=ends_at,
+            starts_at=_utc(body.starts_at),
+            ends_at=_utc(body.ends_at),
+            duration_s=body.duration_s,
             created_by=principal.name,
             comment=body.comment,
         )
