@@ -139,6 +139,15 @@ class HubEventConsumer:
         batches = await self._consumer.getmany(timeout_ms=500, max_records=self.max_batch_records)
         self.last_poll_monotonic = time.monotonic()
         outcome = None
+        # Only partitions whose state is rebuilt, and only records past what that state holds:
+        # aiokafka may fetch from the committed offset while a new assignment is still being
+        # recovered from its checkpoint; those records come again after the seek.
+        batches = {
+            tp: [r for r in part if r.offset >= self.next_offsets[tp.partition]]
+            for tp, part in batches.items()
+            if tp.partition in self.assigned
+        }
+        batches = {tp: part for tp, part in batches.items() if part}
         records = [record for part in batches.values() for record in part]
         if records:
             outcome = await self._apply(records)
