@@ -68,12 +68,15 @@ class Deliverer:
 
     async def escalate(self, *, wall_now: datetime) -> None:
         """Enqueue due escalations; each step is taken once, even with several replicas."""
-        if not any(r.escalations for r in self._config.routes):
+        first_steps = [e.after_s for r in self._config.routes for e in r.escalations]
+        if not first_steps:
             return
+        fired_before = wall_now - timedelta(seconds=min(first_steps))
         notifications: list[outbox.NewNotification] = []
         changes: list[AlertChange] = []
         async with self._db.sessionmaker.begin() as session:
-            for alert in await repository.firing_unacknowledged(session):
+            candidates = await repository.firing_unacknowledged(session, fired_before=fired_before)
+            for alert in candidates:
                 steps = route.escalations(alert.labels(), self._config.routes)
                 due = escalate.due(alert, steps, wall_now=wall_now)
                 if due is None or not await repository.advance_escalation(

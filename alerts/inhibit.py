@@ -7,7 +7,7 @@ delivery pass is merged into a single digest message. Nothing is dropped.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Protocol, TypeVar
 
 NETWORK_RULE = "network_paralysis"
@@ -19,11 +19,6 @@ class _Scoped(Protocol):
 
 
 Item = TypeVar("Item", bound=_Scoped)
-
-
-def network_is_paralysed(firing_rules: Iterable[str]) -> bool:
-    """True when any firing alert is ``network_paralysis``."""
-    return NETWORK_RULE in set(firing_rules)
 
 
 def split_hub_items(

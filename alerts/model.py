@@ -22,7 +22,6 @@ ChangeKind = Literal[
     "pending", "firing", "level_changed", "resolved", "cancelled", "acked", "escalated"
 ]
 NotificationKind = Literal["firing", "level_changed", "resolved", "escalation"]
-NOTIFYING_CHANGES: frozenset[str] = frozenset({"firing", "level_changed", "resolved"})
 LABEL_NAMES: tuple[str, ...] = (
     "rule",
     "scope",

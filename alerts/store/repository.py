@@ -220,10 +220,14 @@ async def acknowledge(session: AsyncSession, alert_id: str, *, by: str, wall_now
     return bool(getattr(result, "rowcount", 0))
 
 
-async def firing_unacknowledged(session: AsyncSession) -> list[Alert]:
-    """Firing alerts nobody acknowledged (candidates for escalation)."""
+async def firing_unacknowledged(session: AsyncSession, *, fired_before: datetime) -> list[Alert]:
+    """Firing alerts nobody acknowledged that fired (wall clock) before ``fired_before``."""
     rows = await session.scalars(
-        select(AlertRow).where(AlertRow.state == "firing", AlertRow.acked_at.is_(None))
+        select(AlertRow).where(
+            AlertRow.state == "firing",
+            AlertRow.acked_at.is_(None),
+            AlertRow.firing_wall_at <= fired_before,
+        )
     )
     return [to_alert(row) for row in rows]
 
