@@ -39,7 +39,7 @@ from alerts.render import Links, Renderer, ack_token_valid
 from alerts.silence import Matcher, Silence, new_silence
 from alerts.store import repository, silences
 from alerts.store.db import Database
-from alerts.store.repository import AlertQuery
+from alerts.store.history import AlertQuery, query_alerts
 from alerts.tick import authority, notifications_for, signals_by_fingerprint, stamp_firing
 
 EVENT_PAGE = 500
@@ -187,7 +187,7 @@ class AlertService:
     async def list_alerts(self, query: AlertQuery) -> AlertPage:
         """Alerts matching ``query``, newest first (``ValueError`` for a foreign cursor)."""
         async with self._db.sessionmaker() as session:
-            alerts, cursor = await repository.list_alerts(session, query)
+            alerts, cursor = await query_alerts(session, query)
         return AlertPage(alerts=alerts, next_cursor=cursor)
 
     async def get(self, alert_id: str) -> Alert | None:

@@ -189,6 +189,6 @@ async def test_acknowledging_before_a_queued_escalation_goes_out_stops_it(
 
 
 def _query() -> Any:
-    from alerts.store.repository import AlertQuery
+    from alerts.store.history import AlertQuery
 
     return AlertQuery()

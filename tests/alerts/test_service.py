@@ -14,7 +14,7 @@ from alerts.errors import AlertNotActiveError, AlertNotFoundError
 from alerts.model import AlertChange
 from alerts.service import AlertService
 from alerts.store.db import Database
-from alerts.store.repository import AlertQuery
+from alerts.store.history import AlertQuery
 from tests.alerts.conftest import ServiceFactory
 from tests.alerts.factories import T0, Clock, FakeReceiver, frame, row
 

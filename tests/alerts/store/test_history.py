@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from alerts.model import Alert
 from alerts.store import repository
 from alerts.store.db import Database
-from alerts.store.repository import AlertQuery
+from alerts.store.history import AlertQuery, query_alerts
 from tests.alerts.factories import T0, WALL0, alert
 
 
@@ -57,7 +57,7 @@ async def filled(store: Database) -> Database:
 
 async def ids(db: Database, **filters: object) -> list[str]:
     async with db.sessionmaker() as session:
-        alerts, _ = await repository.list_alerts(session, AlertQuery(**filters))  # type: ignore[arg-type]
+        alerts, _ = await query_alerts(session, AlertQuery(**filters))  # type: ignore[arg-type]
     return [a.id for a in alerts]
 
 
@@ -90,7 +90,7 @@ async def test_pages_cover_everything_once(filled: Database) -> None:
     cursor = None
     async with filled.sessionmaker() as session:
         while True:
-            page, cursor = await repository.list_alerts(session, AlertQuery(limit=2, cursor=cursor))
+            page, cursor = await query_alerts(session, AlertQuery(limit=2, cursor=cursor))
             seen += [a.id for a in page]
             if cursor is None:
                 break
