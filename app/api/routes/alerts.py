@@ -34,7 +34,7 @@ from alerts.schemas import (
 )
 from alerts.service import AlertService
 from alerts.silence import Matcher
-from alerts.store.repository import AlertQuery
+from alerts.store.history import AlertQuery
 from app.api.deps import OnCallDep, Principal, PrincipalDep, require_roles
 from core.levels import WarningLevel
 
