@@ -192,7 +192,7 @@ class Engine:
             "hubs": hubs,
             "buckets": store.buckets[0].filter(pl.col("hub_id").is_in(ids)),
             "flows": store.flows[0].filter(pl.col("hub_id").is_in(ids)),
-            "lanes": store.lanes[0].filter(pl.col("src").is_in(ids) | pl.col("dst").is_in(ids)),
+            "lanes": store.lanes_of(hubs["hub_id"]),
             "dedup": self.dedup.frame(partitions),
         }
         marks = {

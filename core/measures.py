@@ -107,7 +107,12 @@ def measure(
         pl.when(heard & (capacity > 0) & (growth > 0))
         .then(pl.max_horizontal(free, pl.lit(0)) / growth * 60)
         .alias("time_to_overflow_s"),
-        (heard & (pl.col("over_minutes").fill_null(0) >= sat_min)).alias("sorting_saturated"),
+        # a hub without a sorting capacity configured is not rated (as for storage)
+        (
+            heard
+            & (pl.col("sort_capacity_per_hour") > 0)
+            & (pl.col("over_minutes").fill_null(0) >= sat_min)
+        ).alias("sorting_saturated"),
         pl.when(pl.col("sort_capacity_per_hour") > 0)
         .then(pl.col("sat_arrivals").fill_null(0) / sat_min * 60 / pl.col("sort_capacity_per_hour"))
         .alias("saturation_ratio"),

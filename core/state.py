@@ -68,6 +68,7 @@ class HubStore:
         )
         flows = lazy.filter(pl.col("kind") != "backlog")
         is_backlog = pl.col("kind") == "backlog"
+        obs_ms = pl.col("ts_ms").filter(is_backlog).max()
         per_hub, buckets, net, departed, arrived = pl.collect_all(
             [
                 lazy.group_by("hub_id").agg(
@@ -75,12 +76,12 @@ class HubStore:
                     pl.col("arr").sum().alias("arrivals"),
                     pl.col("dep").sum().alias("departures"),
                     pl.col("ts_ms").max().alias("last_ms"),
+                    # the latest observation; at the same instant the larger count (any order)
                     pl.col("parcels")
-                    .filter(is_backlog)
-                    .sort_by(pl.col("ts_ms").filter(is_backlog))
-                    .last()
+                    .filter(is_backlog & (pl.col("ts_ms") == obs_ms))
+                    .max()
                     .alias("obs"),
-                    pl.col("ts_ms").filter(is_backlog).max().alias("obs_ms"),
+                    obs_ms.alias("obs_ms"),
                 ),
                 flows.group_by("hub_id", "minute").agg(
                     pl.col("arr").sum().alias("arrivals"), pl.col("dep").sum().alias("departures")
@@ -115,7 +116,9 @@ class HubStore:
         old_anchor = pl.col("anchor_ms")
         settled_ms = pl.col("settled_to_s") * 1000
         newer = pl.col("obs_ms").is_not_null() & (
-            old_anchor.is_null() | (pl.col("obs_ms") > old_anchor)
+            old_anchor.is_null()
+            | (pl.col("obs_ms") > old_anchor)
+            | ((pl.col("obs_ms") == old_anchor) & (pl.col("obs") > pl.col("anchor_backlog")))
         )
         # A backlog observation behind the settled point (later than the allowed lateness) is
         # applied as if stamped at that point: the flows between are already folded.
@@ -213,11 +216,26 @@ class HubStore:
             .alias("in_transit_parcels")
         )
 
+    def lanes_of(self, hub_ids: pl.Series) -> pl.DataFrame:
+        """The lane counts made by the events of ``hub_ids``: departures on lanes leaving them,
+        arrivals on lanes reaching them. A lane between hubs of two partitions is split between
+        the two owners, so that their checkpoints add up exactly. Call after ``compact``."""
+        ids = hub_ids.implode()
+        src, dst = pl.col("src").is_in(ids), pl.col("dst").is_in(ids)
+        return (
+            self.lanes[0]
+            .filter(src | dst)
+            .with_columns(
+                departed=pl.when(src).then(pl.col("departed")).otherwise(0),
+                arrived=pl.when(dst).then(pl.col("arrived")).otherwise(0),
+            )
+        )
+
     def drop_partitions(self, partitions: set[int]) -> None:
-        """Forget the hubs of ``partitions``."""
+        """Forget the hubs of ``partitions`` and their side of the lanes."""
         self.compact(None)
         gone = self.hubs.filter(pl.col("partition").is_in(list(partitions)))["hub_id"].implode()
         self.hubs = self.hubs.filter(~pl.col("hub_id").is_in(gone))
         self.buckets = [self.buckets[0].filter(~pl.col("hub_id").is_in(gone))]
         self.flows = [self.flows[0].filter(~pl.col("hub_id").is_in(gone))]
-        self.lanes = [self.lanes[0].filter(~pl.col("src").is_in(gone))]
+        self.lanes = [self.lanes_of(self.hubs["hub_id"])]

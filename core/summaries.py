@@ -33,7 +33,10 @@ def level_en(column: str) -> pl.Expr:
 
 
 def _fmt(expr: pl.Expr, decimals: int = 0) -> pl.Expr:
-    return expr.round(decimals).cast(pl.String).fill_null("—")
+    rounded = expr.round(decimals)
+    if decimals == 0:  # "85%", not "85.0%"
+        rounded = rounded.cast(pl.Int64)
+    return rounded.cast(pl.String).fill_null("—")
 
 
 def _minutes(expr: pl.Expr) -> pl.Expr:
