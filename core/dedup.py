@@ -33,19 +33,26 @@ class DedupIndex:
         """
         if events.height == 0:
             return events, 0
-        keyed = events.with_columns(_key=event_keys(events))
-        keyed = keyed.filter(pl.col("_key").is_first_distinct())
-        touched = [m for m in keyed["minute"].unique().to_list() if m in self.minutes]
+        keys = event_keys(events)
+        keyed = events.with_columns(_key=keys)
+        if keys.n_unique() < keys.len():  # repeats within the batch: the first copy wins
+            keyed = keyed.filter(pl.col("_key").is_first_distinct())
+        minutes = keyed["minute"].unique().to_list()
+        touched = [m for m in minutes if m in self.minutes]
         if touched:
             seen = pl.concat([self.minutes[m] for m in touched]).select(pl.col("key").alias("_key"))
-            keyed = keyed.join(seen, on="_key", how="anti")
+            keyed = keyed.join(seen, on="_key", how="anti", maintain_order="left")
         new_keys = keyed.select(
             pl.col("minute"), pl.col("_key").alias("key"), pl.col("partition").cast(pl.Int32)
         )
-        for (minute,), part in new_keys.partition_by("minute", as_dict=True).items():
+        if len(minutes) == 1:  # the usual batch: one minute of events
+            parts = {int(minutes[0]): new_keys}
+        else:
+            parts = {int(m): p for (m,), p in new_keys.partition_by("minute", as_dict=True).items()}
+        for minute, part in parts.items():
             frame = part.drop("minute")
-            old = self.minutes.get(int(minute))
-            self.minutes[int(minute)] = frame if old is None else pl.concat([old, frame])
+            old = self.minutes.get(minute)
+            self.minutes[minute] = frame if old is None else pl.concat([old, frame])
         return keyed.drop("_key"), events.height - keyed.height
 
     def prune(self, before_minute: int) -> None:

@@ -20,10 +20,10 @@ import polars as pl
 from core import hub_rules
 from core.config import RiskConfig
 from core.dedup import DedupIndex
-from core.events import REJECT_SCHEMA
+from core.events import empty_rejects
 from core.measures import HUB_STATE_SCHEMA, measure
 from core.network_rules import network_signals
-from core.state import HubStore
+from core.state import COMPACT_AFTER, HUB_ID, HubStore
 
 __all__ = ["HUB_STATE_SCHEMA", "ApplyResult", "Engine", "network_signals"]
 
@@ -48,19 +48,30 @@ def _datetime(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, tz=UTC)
 
 
+def _keyed(registry: pl.DataFrame) -> pl.DataFrame:
+    """The registry with hub ids as the store holds them (cast once, not at every tick)."""
+    return registry.with_columns(pl.col("hub_id").cast(HUB_ID))
+
+
 class Engine:
     """Event-time state of the hubs of the partitions this process owns."""
 
     def __init__(self, registry: pl.DataFrame, config: RiskConfig | None = None) -> None:
         self.registry = registry
+        self._keyed_registry = _keyed(registry)
         self.config = config or RiskConfig()
         self.store = HubStore()
         self.dedup = DedupIndex()
         self.partition_max_ms: dict[int, int] = {}
+        # hub_states() is computed once per change of state (evaluate() and the API reuse it)
+        self._version = 0
+        self._states: tuple[int, pl.DataFrame] | None = None
 
     def set_registry(self, registry: pl.DataFrame) -> None:
         """Hubs added or changed at run time."""
         self.registry = registry
+        self._keyed_registry = _keyed(registry)
+        self._version += 1
 
     # -- event time ------------------------------------------------------------------------
 
@@ -86,20 +97,22 @@ class Engine:
 
         ``now`` (the wall clock) only decides which events are stamped too far in the future.
         """
-        events = events.with_columns(ts_ms=pl.col("ts").dt.epoch("ms")).with_columns(
-            minute=pl.col("ts_ms") // 60_000
-        )
+        ts_ms = pl.col("ts").dt.epoch("ms")
+        events = events.with_columns(ts_ms=ts_ms, minute=ts_ms // 60_000)
         limit_ms = _ms(now) + self.config.max_future_skew_s * 1000
-        future = events.filter(pl.col("ts_ms") > limit_ms)
-        quarantined = future.select(
-            pl.col("index").cast(pl.UInt32),
-            pl.lit("ts").alias("field"),
-            pl.lit(
-                f"stamped more than {self.config.max_future_skew_s} s ahead of the wall clock "
-                "(clock skew): quarantined"
-            ).alias("reason"),
-        ).cast(REJECT_SCHEMA)  # type: ignore[arg-type]
-        events = events.filter(pl.col("ts_ms") <= limit_ms)
+        quarantined = empty_rejects()
+        newest = events["ts_ms"].max()
+        if newest is not None and int(newest) > limit_ms:  # type: ignore[arg-type]
+            future = pl.col("ts_ms") > limit_ms
+            quarantined = events.filter(future).select(
+                pl.col("index").cast(pl.UInt32),
+                pl.lit("ts").alias("field"),
+                pl.lit(
+                    f"stamped more than {self.config.max_future_skew_s} s ahead of the wall "
+                    "clock (clock skew): quarantined"
+                ).alias("reason"),
+            )
+            events = events.filter(~future)
         events, duplicate = self.dedup.split(events)
         watermark = self._watermark_ms()
         late = 0 if watermark is None else int((events["ts_ms"] < watermark).sum())
@@ -110,6 +123,9 @@ class Engine:
                 self.partition_max_ms.get(partition, max_ms), max_ms
             )
         self.store.apply(events)
+        self._version += 1
+        if len(self.store.queued) >= COMPACT_AFTER:  # a replay without evaluation ticks
+            self._compact()
         return ApplyResult(events.height, duplicate, late, quarantined)
 
     # -- reading ---------------------------------------------------------------------------
@@ -128,9 +144,16 @@ class Engine:
 
     def hub_states(self) -> pl.DataFrame:
         """Every registered hub at the watermark, with its levels (``HUB_STATE_SCHEMA``)."""
+        version = self._version
+        if self._states is not None and self._states[0] == version:
+            return self._states[1]
         watermark = self._compact()
-        measures = measure(self.store, self.registry, watermark_ms=watermark, config=self.config)
-        return hub_rules.classify(measures, self.config).select(list(HUB_STATE_SCHEMA))
+        measures = measure(
+            self.store, self._keyed_registry, watermark_ms=watermark, config=self.config
+        )
+        states = hub_rules.classify(measures, self.config).select(list(HUB_STATE_SCHEMA))
+        self._states = (version, states)
+        return states
 
     def evaluate(self) -> pl.DataFrame:
         """Hub-scope signals at the watermark (``SIGNAL_SCHEMA``); none before any event."""
@@ -141,7 +164,7 @@ class Engine:
     def hub_series(self, hub_id: str, *, minutes: int = 180) -> pl.DataFrame:
         """Per-minute ``arrivals``, ``departures`` and end-of-minute ``backlog``, oldest first."""
         watermark = self._compact()
-        buckets = self.store.buckets[0].filter(pl.col("hub_id") == hub_id)
+        buckets = self.store.buckets.filter(pl.col("hub_id") == hub_id)
         if buckets.height == 0 or watermark is None:
             return pl.DataFrame(
                 schema={
@@ -177,6 +200,7 @@ class Engine:
         self.dedup.drop_partitions(partitions)
         for partition in partitions:
             self.partition_max_ms.pop(partition, None)
+        self._version += 1
 
     def checkpoint(self, partitions: set[int] | None = None) -> bytes:
         """The state of ``partitions`` (all when None) as bytes."""
@@ -190,8 +214,8 @@ class Engine:
         ids = hubs["hub_id"].implode()
         frames = {
             "hubs": hubs,
-            "buckets": store.buckets[0].filter(pl.col("hub_id").is_in(ids)),
-            "flows": store.flows[0].filter(pl.col("hub_id").is_in(ids)),
+            "buckets": store.buckets.filter(pl.col("hub_id").is_in(ids)),
+            "flows": store.flows.filter(pl.col("hub_id").is_in(ids)),
             "lanes": store.lanes_of(hubs["hub_id"]),
             "dedup": self.dedup.frame(partitions),
         }
@@ -223,13 +247,16 @@ class Engine:
             (size,) = struct.unpack_from(">Q", data, offset)
             frames[name] = pl.read_ipc(io.BytesIO(data[offset + 8 : offset + 8 + size]))
             offset += 8 + size
-        store = self.store
-        store.compact(None)
-        store.hubs = pl.concat([store.hubs, frames["hubs"]])
-        store.buckets = [pl.concat([store.buckets[0], frames["buckets"]])]
-        store.flows = [pl.concat([store.flows[0], frames["flows"]])]
-        store.lanes = [pl.concat([store.lanes[0], frames["lanes"]])]
+        self.store.add(
+            HubStore(
+                hubs=frames["hubs"],
+                buckets=frames["buckets"],
+                flows=frames["flows"],
+                lanes=frames["lanes"],
+            )
+        )
         self.dedup.load(frames["dedup"])
+        self._version += 1
         for partition, max_ms in header["partition_max_ms"].items():
             self.partition_max_ms[int(partition)] = max(
                 self.partition_max_ms.get(int(partition), max_ms), max_ms

@@ -93,33 +93,47 @@ def classify(measures: pl.DataFrame, config: RiskConfig) -> pl.DataFrame:
     )
 
 
+_HUB_RULES = (
+    ("hub_overflow", "overflow_level"),
+    ("hub_sorting_saturation", "saturation_level"),
+    ("hub_silent", "silent_level"),
+)
+
+
 def signals(states: pl.DataFrame) -> pl.DataFrame:
     """One signal row per hub rule at blue or worse (``SIGNAL_SCHEMA``)."""
-    frames = []
-    for rule, column in (
-        ("hub_overflow", "overflow_level"),
-        ("hub_sorting_saturation", "saturation_level"),
-        ("hub_silent", "silent_level"),
-    ):
-        hits = states.filter(
-            pl.col(column).cast(pl.String).is_in(["blue", "yellow", "orange", "red"])
+    blue = LEVELS.index("blue")  # the level enum's physical order is its severity
+    hits = states.filter(pl.col("level").to_physical() >= blue)
+    if hits.height == 0:  # the usual tick: nothing to say
+        return empty_signals()
+    # the rules' rows stacked (level in "rule_level"), then one pass writes every summary
+    stacked = pl.concat(
+        [
+            hits.lazy()
+            .filter(pl.col(column).to_physical() >= blue)
+            .with_columns(rule=pl.lit(rule), rule_level=pl.col(column))
+            for rule, column in _HUB_RULES
+        ]
+    )
+    summary = summary_en = pl.lit(None, pl.String)
+    for rule, _ in _HUB_RULES:
+        zh, en, values = hub_summaries(rule, "rule_level")
+        summary = pl.when(pl.col("rule") == rule).then(zh).otherwise(summary)
+        summary_en = pl.when(pl.col("rule") == rule).then(en).otherwise(summary_en)
+    return (
+        stacked.select(
+            "rule",
+            pl.lit("hub").alias("scope"),
+            pl.col("hub_id").alias("subject"),
+            pl.col("rule_level").alias("level"),
+            "hub_id",
+            "carrier",
+            "province",
+            summary.alias("summary"),
+            summary_en.alias("summary_en"),
+            values.alias("values"),  # the same numbers for every hub rule
+            "at",
         )
-        if hits.height == 0:
-            continue
-        summary, summary_en, values = hub_summaries(rule, column)
-        frames.append(
-            hits.select(
-                pl.lit(rule).alias("rule"),
-                pl.lit("hub").alias("scope"),
-                pl.col("hub_id").alias("subject"),
-                pl.col(column).alias("level"),
-                "hub_id",
-                "carrier",
-                "province",
-                summary.alias("summary"),
-                summary_en.alias("summary_en"),
-                values.alias("values"),
-                "at",
-            ).cast(SIGNAL_SCHEMA)  # type: ignore[arg-type]
-        )
-    return pl.concat(frames) if frames else empty_signals()
+        .cast(SIGNAL_SCHEMA)  # type: ignore[arg-type]
+        .collect()
+    )

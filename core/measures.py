@@ -12,7 +12,7 @@ import polars as pl
 from core.config import RiskConfig
 from core.levels import LEVEL_DTYPE
 from core.registry import HUB_SCHEMA
-from core.state import HubStore
+from core.state import HUB_ID, HubStore
 
 TS = pl.Datetime("ms", "UTC")
 
@@ -42,14 +42,22 @@ HUB_STATE_SCHEMA: dict[str, pl.DataType] = {
 """One hub's state at the watermark; also the row published on ``hub-status``."""
 
 
-def _window(buckets: pl.DataFrame, end_min: int, minutes: int, suffix: str) -> pl.DataFrame:
+def _saturated(store: HubStore, frame: pl.DataFrame, end_min: int, sat_min: int) -> pl.DataFrame:
+    """``hub_id``, ``sorting_saturated``: every minute of the window has arrivals above the
+    sorting capacity. Only hubs whose average is above it can be, so only they are checked
+    minute by minute."""
+    capacity = pl.col("sort_capacity_per_hour")
+    candidates = frame.filter(
+        pl.col("last_event_ms").is_not_null(),
+        capacity > 0,
+        pl.col("minutes_sat") >= sat_min,
+        pl.col("arrivals_sat") * 60 > capacity * sat_min,
+    ).select("hub_id", "sort_capacity_per_hour")
     return (
-        buckets.filter(pl.col("minute").is_between(end_min - minutes, end_min - 1))
+        store.window(end_min - sat_min, end_min)
+        .join(candidates, on="hub_id")
         .group_by("hub_id")
-        .agg(
-            pl.col("arrivals").sum().alias(f"arrivals_{suffix}"),
-            pl.col("departures").sum().alias(f"departures_{suffix}"),
-        )
+        .agg(((pl.col("arrivals") * 60 > capacity).sum() >= sat_min).alias("sorting_saturated"))
     )
 
 
@@ -60,27 +68,21 @@ def measure(
     end_min = (watermark_ms or 0) // 60_000
     rate_min = max(1, config.rate_window_s // 60)
     sat_min = max(1, config.saturation_window_s // 60)
-    flow_min = max(1, config.network_flow_window_s // 60)
-    buckets = store.buckets[0] if store.buckets else pl.DataFrame()
-    saturated = (
-        buckets.filter(pl.col("minute").is_between(end_min - sat_min, end_min - 1))
-        .join(registry.select("hub_id", "sort_capacity_per_hour"), on="hub_id")
-        .group_by("hub_id")
-        .agg(
-            (pl.col("arrivals") * 60 > pl.col("sort_capacity_per_hour"))
-            .sum()
-            .alias("over_minutes"),
-            pl.col("arrivals").sum().alias("sat_arrivals"),
-        )
+    spans = (
+        ("rate", rate_min),
+        ("30m", max(1, config.network_flow_window_s // 60)),
+        ("sat", sat_min),
     )
     frame = (
-        registry.join(store.hubs, on="hub_id", how="left")
-        .join(store.backlog(), on="hub_id", how="left")
-        .join(store.in_transit(), on="hub_id", how="left")
-        .join(_window(buckets, end_min, rate_min, "rate"), on="hub_id", how="left")
-        .join(_window(buckets, end_min, flow_min, "30m"), on="hub_id", how="left")
-        .join(saturated, on="hub_id", how="left")
+        registry.lazy()
+        .with_columns(pl.col("hub_id").cast(HUB_ID))
+        .join(store.hubs.lazy(), on="hub_id", how="left")
+        .join(store.backlog_query(), on="hub_id", how="left")
+        .join(store.in_transit_query(), on="hub_id", how="left")
+        .join(store.window_sums(end_min, spans).lazy(), on="hub_id", how="left")
+        .collect()
     )
+    frame = frame.join(_saturated(store, frame, end_min, sat_min), on="hub_id", how="left")
     watermark = pl.lit(watermark_ms, pl.Int64)
     capacity = pl.col("storage_capacity")
     arrival_rate = pl.col("arrivals_rate").fill_null(0) / rate_min
@@ -94,33 +96,39 @@ def measure(
     growth = expected_arrivals - departure_rate
     free = capacity - pl.col("backlog")
     heard = pl.col("last_event_ms").is_not_null()
-    return frame.select(
-        *HUB_SCHEMA,
-        pl.col("arrivals_total").fill_null(0),
-        pl.col("departures_total").fill_null(0),
-        pl.when(heard).then(pl.col("backlog")).alias("backlog"),
-        pl.when(heard & (capacity > 0)).then(pl.col("backlog") / capacity).alias("utilization"),
-        pl.when(heard).then(arrival_rate).alias("arrival_rate_per_min"),
-        pl.when(heard).then(departure_rate).alias("departure_rate_per_min"),
-        pl.when(heard).then(arrival_rate - departure_rate).alias("net_inflow_per_min"),
-        in_transit.alias("in_transit_parcels"),
-        pl.when(heard & (capacity > 0) & (growth > 0))
-        .then(pl.max_horizontal(free, pl.lit(0)) / growth * 60)
-        .alias("time_to_overflow_s"),
-        # a hub without a sorting capacity configured is not rated (as for storage)
-        (
-            heard
-            & (pl.col("sort_capacity_per_hour") > 0)
-            & (pl.col("over_minutes").fill_null(0) >= sat_min)
-        ).alias("sorting_saturated"),
-        pl.when(pl.col("sort_capacity_per_hour") > 0)
-        .then(pl.col("sat_arrivals").fill_null(0) / sat_min * 60 / pl.col("sort_capacity_per_hour"))
-        .alias("saturation_ratio"),
-        pl.col("arrivals_30m").fill_null(0),
-        pl.col("departures_30m").fill_null(0),
-        pl.col("last_event_ms").cast(TS).alias("last_event_at"),
-        pl.when(heard)
-        .then((watermark - pl.col("last_event_ms")).clip(lower_bound=0) / 1000)
-        .alias("silent_for_s"),
-        pl.lit(watermark_ms, pl.Int64).cast(TS).alias("at"),
+    return (
+        frame.lazy()
+        .select(
+            pl.col("hub_id").cast(pl.String),
+            *list(HUB_SCHEMA)[1:],
+            pl.col("arrivals_total").fill_null(0),
+            pl.col("departures_total").fill_null(0),
+            pl.when(heard).then(pl.col("backlog")).alias("backlog"),
+            pl.when(heard & (capacity > 0)).then(pl.col("backlog") / capacity).alias("utilization"),
+            pl.when(heard).then(arrival_rate).alias("arrival_rate_per_min"),
+            pl.when(heard).then(departure_rate).alias("departure_rate_per_min"),
+            pl.when(heard).then(arrival_rate - departure_rate).alias("net_inflow_per_min"),
+            in_transit.alias("in_transit_parcels"),
+            pl.when(heard & (capacity > 0) & (growth > 0))
+            .then(pl.max_horizontal(free, pl.lit(0)) / growth * 60)
+            .alias("time_to_overflow_s"),
+            # a hub without a sorting capacity configured is not rated (as for storage)
+            pl.col("sorting_saturated").fill_null(False),  # no sorting capacity: not rated
+            pl.when(pl.col("sort_capacity_per_hour") > 0)
+            .then(
+                pl.col("arrivals_sat").fill_null(0)
+                / sat_min
+                * 60
+                / pl.col("sort_capacity_per_hour")
+            )
+            .alias("saturation_ratio"),
+            pl.col("arrivals_30m").fill_null(0),
+            pl.col("departures_30m").fill_null(0),
+            pl.col("last_event_ms").cast(TS).alias("last_event_at"),
+            pl.when(heard)
+            .then((watermark - pl.col("last_event_ms")).clip(lower_bound=0) / 1000)
+            .alias("silent_for_s"),
+            pl.lit(watermark_ms, pl.Int64).cast(TS).alias("at"),
+        )
+        .collect()
     )

@@ -13,7 +13,7 @@ import polars as pl
 
 from core.config import RiskConfig
 from core.levels import LEVEL_RANK
-from core.rollups import national_rollup, province_rollup
+from core.rollups import province_and_national_rollups
 from core.signals import SIGNAL_SCHEMA, empty_signals
 from core.summaries import LEVEL_ZH
 
@@ -73,7 +73,8 @@ def network_signals(hub_states: pl.DataFrame, *, at: datetime, config: RiskConfi
     if heard.height == 0:
         return empty_signals()
     rows: list[dict[str, Any]] = []
-    for province in province_rollup(heard).iter_rows(named=True):
+    provinces, national = province_and_national_rollups(heard)
+    for province in provinces.iter_rows(named=True):
         share = province["orange_capacity_ratio"]
         level = (
             "red"
@@ -104,7 +105,6 @@ def network_signals(hub_states: pl.DataFrame, *, at: datetime, config: RiskConfi
                 },
             )
         )
-    national = national_rollup(heard)
     level, reasons = network_level(national, config)
     if level != "none":
         key_share = round(national["key_nodes_orange_capacity_ratio"] * 100)

@@ -1,14 +1,17 @@
-"""Per-hub running state, updated per batch with a few Polars aggregations (run in parallel).
+"""Per-hub running state. A batch is reduced in one Polars call and queued; ``compact`` merges the
+queue into the state (at every evaluation tick, and every few batches during a replay).
 
     hubs     one row per hub seen: totals, backlog anchor, settled flows, last event, partition
-    buckets  (hub_id, minute) arrivals and departures over the horizon (default 3 h)
-    flows    (hub_id, second) net flow after the hub's backlog anchor, not yet settled
+    buckets  (hub_id, minute) arrivals and departures over the horizon (default 3 h), sorted by
+             minute, so that a window is a slice and a merge only touches the newest minutes
+    flows    (hub_id, second, net) flows after the hub's backlog anchor, not yet settled
     lanes    (src, dst) parcels departed towards dst and arrived from src (in transit)
 
 Backlog reconciliation: a ``backlog`` observation at T is the truth as of T (the *anchor*); net
 flows stamped after T are added; flows stamped at or before T are already in it and dropped, also
 when they arrive late. Flows behind the watermark are folded into ``settled_net`` so that the
-flows kept stay bounded. New batches are appended; ``compact(settle_s)`` merges and prunes.
+flows kept stay bounded. A backlog observation older than the settled point is taken as the
+backlog at that point (the flows in between are folded and cannot be separated again).
 """
 
 from __future__ import annotations
@@ -17,8 +20,13 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
+from core import windows
+
+HUB_ID = pl.Categorical()
+"""Hub ids are held as categories: joins and groupings compare integers, not strings."""
+
 HUBS_SCHEMA: dict[str, pl.DataType] = {
-    "hub_id": pl.String(),
+    "hub_id": HUB_ID,
     "partition": pl.Int32(),
     "arrivals_total": pl.Int64(),
     "departures_total": pl.Int64(),
@@ -29,103 +37,111 @@ HUBS_SCHEMA: dict[str, pl.DataType] = {
     "last_event_ms": pl.Int64(),
 }
 BUCKET_SCHEMA: dict[str, pl.DataType] = {
-    "hub_id": pl.String(),
+    "hub_id": HUB_ID,
     "minute": pl.Int64(),
     "arrivals": pl.Int64(),
     "departures": pl.Int64(),
 }
-FLOW_SCHEMA: dict[str, pl.DataType] = {"hub_id": pl.String(), "ts_s": pl.Int64(), "net": pl.Int64()}
+FLOW_SCHEMA: dict[str, pl.DataType] = {"hub_id": HUB_ID, "ts_s": pl.Int64(), "net": pl.Int64()}
 LANE_SCHEMA: dict[str, pl.DataType] = {
-    "src": pl.String(),
-    "dst": pl.String(),
+    "src": HUB_ID,
+    "dst": HUB_ID,
     "departed": pl.Int64(),
     "arrived": pl.Int64(),
     "last_ms": pl.Int64(),
 }
-_COMPACT_AFTER = 16  # appended frames before a merge
+COMPACT_AFTER = 16  # queued batches that call for a merge even without an evaluation tick
+_MAX_CHUNKS = 32  # buckets are rechunked (and pruned memory freed) beyond this
 
 
 def _empty(schema: dict[str, pl.DataType]) -> pl.DataFrame:
     return pl.DataFrame(schema=schema)
 
 
-@dataclass
-class HubStore:
-    """All per-hub state of one engine."""
+@dataclass(frozen=True)
+class _Reduced:
+    """One batch, reduced: per (hub, minute) counts, flows, backlog observations, lane rows."""
 
-    hubs: pl.DataFrame = field(default_factory=lambda: _empty(HUBS_SCHEMA))
-    buckets: list[pl.DataFrame] = field(default_factory=list)
-    flows: list[pl.DataFrame] = field(default_factory=list)
-    lanes: list[pl.DataFrame] = field(default_factory=list)
+    minutes: pl.DataFrame  # hub_id, minute, arrivals, departures, last_ms, partition
+    flows: pl.DataFrame  # FLOW_SCHEMA
+    observations: pl.DataFrame  # hub_id, ts_ms, parcels
+    lanes: pl.DataFrame  # LANE_SCHEMA, one row per event on a lane
 
-    def apply(self, events: pl.DataFrame) -> None:
-        """Add a batch (``ts_ms``, ``minute``, ``partition`` and the event columns)."""
-        if events.height == 0:
-            return
-        lazy = events.lazy().with_columns(
-            arr=pl.when(pl.col("kind") == "arrival").then(pl.col("parcels")).otherwise(0),
-            dep=pl.when(pl.col("kind") == "departure").then(pl.col("parcels")).otherwise(0),
-        )
-        flows = lazy.filter(pl.col("kind") != "backlog")
-        is_backlog = pl.col("kind") == "backlog"
-        obs_ms = pl.col("ts_ms").filter(is_backlog).max()
-        per_hub, buckets, net, departed, arrived = pl.collect_all(
-            [
-                lazy.group_by("hub_id").agg(
-                    pl.col("partition").last(),
-                    pl.col("arr").sum().alias("arrivals"),
-                    pl.col("dep").sum().alias("departures"),
-                    pl.col("ts_ms").max().alias("last_ms"),
-                    # the latest observation; at the same instant the larger count (any order)
-                    pl.col("parcels")
-                    .filter(is_backlog & (pl.col("ts_ms") == obs_ms))
-                    .max()
-                    .alias("obs"),
-                    obs_ms.alias("obs_ms"),
-                ),
-                flows.group_by("hub_id", "minute").agg(
-                    pl.col("arr").sum().alias("arrivals"), pl.col("dep").sum().alias("departures")
-                ),
-                flows.group_by("hub_id", (pl.col("ts_ms") // 1000).alias("ts_s")).agg(
-                    (pl.col("arr") - pl.col("dep")).sum().alias("net")
-                ),
-                lazy.filter(pl.col("to_hub").is_not_null())
-                .group_by(pl.col("hub_id").alias("src"), pl.col("to_hub").alias("dst"))
-                .agg(pl.col("dep").sum().alias("departed"), pl.col("ts_ms").max().alias("last_ms")),
-                lazy.filter(pl.col("from_hub").is_not_null())
-                .group_by(pl.col("from_hub").alias("src"), pl.col("hub_id").alias("dst"))
-                .agg(pl.col("arr").sum().alias("arrived"), pl.col("ts_ms").max().alias("last_ms")),
-            ]
-        )
-        self._merge_hubs(per_hub)
-        self.buckets.append(buckets)
-        self.flows.append(net)
-        lanes = pl.concat(
-            [
-                departed.with_columns(arrived=pl.lit(0, pl.Int64)),
-                arrived.with_columns(departed=pl.lit(0, pl.Int64)),
-            ],
-            how="diagonal",
-        ).select(list(LANE_SCHEMA))
-        self.lanes.append(lanes)
-        if len(self.buckets) > _COMPACT_AFTER:
-            self.compact(None)
 
-    def _merge_hubs(self, per_hub: pl.DataFrame) -> None:
-        joined = self.hubs.join(per_hub, on="hub_id", how="full", coalesce=True)
-        old_anchor = pl.col("anchor_ms")
-        settled_ms = pl.col("settled_to_s") * 1000
-        newer = pl.col("obs_ms").is_not_null() & (
-            old_anchor.is_null()
-            | (pl.col("obs_ms") > old_anchor)
-            | ((pl.col("obs_ms") == old_anchor) & (pl.col("obs") > pl.col("anchor_backlog")))
+def _reduce(events: pl.DataFrame) -> _Reduced:
+    lazy = events.lazy().with_columns(
+        pl.col("hub_id", "from_hub", "to_hub").cast(HUB_ID),
+        arr=pl.when(pl.col("kind") == "arrival").then(pl.col("parcels")).otherwise(0),
+        dep=pl.when(pl.col("kind") == "departure").then(pl.col("parcels")).otherwise(0),
+    )
+    is_backlog = pl.col("kind") == "backlog"
+    minutes, flows, observations, lanes = pl.collect_all(
+        [
+            lazy.group_by("hub_id", "minute").agg(
+                pl.col("arr").sum().alias("arrivals"),
+                pl.col("dep").sum().alias("departures"),
+                pl.col("ts_ms").max().alias("last_ms"),
+                pl.col("partition").last(),
+            ),
+            lazy.filter(~is_backlog).select(
+                "hub_id",
+                (pl.col("ts_ms") // 1000).alias("ts_s"),
+                (pl.col("arr") - pl.col("dep")).alias("net"),
+            ),
+            lazy.filter(is_backlog).select("hub_id", "ts_ms", "parcels"),
+            # decoding allows from_hub on arrivals and to_hub on departures only
+            lazy.filter(pl.col("from_hub").is_not_null() | pl.col("to_hub").is_not_null()).select(
+                pl.coalesce("from_hub", "hub_id").alias("src"),
+                pl.coalesce("to_hub", "hub_id").alias("dst"),
+                pl.col("dep").alias("departed"),
+                pl.col("arr").alias("arrived"),
+                pl.col("ts_ms").alias("last_ms"),
+            ),
+        ]
+    )
+    return _Reduced(minutes, flows, observations, lanes)
+
+
+def _sum_lanes(lanes: pl.LazyFrame) -> pl.LazyFrame:
+    return lanes.group_by("src", "dst").agg(
+        pl.col("departed").sum(), pl.col("arrived").sum(), pl.col("last_ms").max()
+    )
+
+
+def _merged_hubs(
+    hubs: pl.LazyFrame, minutes: pl.LazyFrame, observations: pl.LazyFrame
+) -> pl.LazyFrame:
+    """``hubs`` with the queued batches' totals, last events and backlog observations."""
+    latest = (
+        observations.sort("ts_ms", "parcels")  # the latest; at the same instant the largest
+        .group_by("hub_id")
+        .agg(pl.col("ts_ms").last().alias("obs_ms"), pl.col("parcels").last().alias("obs"))
+    )
+    per_hub = (
+        minutes.group_by("hub_id")
+        .agg(
+            pl.col("partition").last(),
+            pl.col("arrivals").sum(),
+            pl.col("departures").sum(),
+            pl.col("last_ms").max(),
         )
-        # A backlog observation behind the settled point (later than the allowed lateness) is
-        # applied as if stamped at that point: the flows between are already folded.
-        anchor_at = pl.max_horizontal(pl.col("obs_ms"), settled_ms.fill_null(pl.col("obs_ms")))
-        self.hubs = joined.select(
+        .join(latest, on="hub_id", how="left")
+    )
+    old_anchor = pl.col("anchor_ms")
+    settled_ms = pl.col("settled_to_s") * 1000
+    newer = pl.col("obs_ms").is_not_null() & (
+        old_anchor.is_null()
+        | (pl.col("obs_ms") > old_anchor)
+        | ((pl.col("obs_ms") == old_anchor) & (pl.col("obs") > pl.col("anchor_backlog")))
+    )
+    # A backlog observation behind the settled point (later than the allowed lateness) is
+    # applied as if stamped at that point: the flows between are already folded.
+    anchor_at = pl.max_horizontal(pl.col("obs_ms"), settled_ms.fill_null(pl.col("obs_ms")))
+    return (
+        hubs.join(per_hub, on="hub_id", how="full", coalesce=True)
+        .select(
             "hub_id",
-            pl.coalesce("partition_right", "partition").cast(pl.Int32).alias("partition"),
+            pl.coalesce("partition_right", "partition").alias("partition"),
             (pl.col("arrivals_total").fill_null(0) + pl.col("arrivals").fill_null(0)).alias(
                 "arrivals_total"
             ),
@@ -143,92 +159,172 @@ class HubStore:
             .alias("settled_net"),
             "settled_to_s",
             pl.max_horizontal("last_event_ms", "last_ms").alias("last_event_ms"),
-        ).cast(HUBS_SCHEMA)  # type: ignore[arg-type]
+        )
+        .cast(HUBS_SCHEMA)  # type: ignore[arg-type]
+    )
+
+
+@dataclass
+class HubStore:
+    """All per-hub state of one engine."""
+
+    hubs: pl.DataFrame = field(default_factory=lambda: _empty(HUBS_SCHEMA))
+    buckets: pl.DataFrame = field(default_factory=lambda: _empty(BUCKET_SCHEMA))
+    flows: pl.DataFrame = field(default_factory=lambda: _empty(FLOW_SCHEMA))
+    lanes: pl.DataFrame = field(default_factory=lambda: _empty(LANE_SCHEMA))
+    queued: list[_Reduced] = field(default_factory=list)
+    window_cache: windows.WindowSums | None = None
+    first_kept_minute: int | None = None  # buckets before it are pruned
+
+    def apply(self, events: pl.DataFrame) -> None:
+        """Queue a batch (``ts_ms``, ``minute``, ``partition`` and the event columns)."""
+        if events.height:
+            self.queued.append(_reduce(events))
 
     def compact(
         self, settle_s: int | None, *, horizon_min: int = 180, max_transit_s: int = 172_800
     ) -> None:
-        """Merge appended frames; fold flows up to ``settle_s`` into ``settled_net``; prune."""
-        buckets = pl.concat(self.buckets) if self.buckets else _empty(BUCKET_SCHEMA)
-        buckets = buckets.group_by("hub_id", "minute").agg(
-            pl.col("arrivals").sum(), pl.col("departures").sum()
-        )
-        flows = pl.concat(self.flows) if self.flows else _empty(FLOW_SCHEMA)
-        flows = flows.join(self.hubs.select("hub_id", "anchor_ms"), on="hub_id", how="left")
-        flows = flows.filter(
-            pl.col("anchor_ms").is_null() | (pl.col("ts_s") * 1000 > pl.col("anchor_ms"))
-        )
-        lanes = pl.concat(self.lanes) if self.lanes else _empty(LANE_SCHEMA)
-        lanes = lanes.group_by("src", "dst").agg(
-            pl.col("departed").sum(), pl.col("arrived").sum(), pl.col("last_ms").max()
-        )
-        if settle_s is not None:
-            buckets = buckets.filter(pl.col("minute") >= settle_s // 60 - horizon_min)
-            lanes = lanes.filter(pl.col("last_ms") >= (settle_s - max_transit_s) * 1000)
-            settled = (
-                flows.filter(pl.col("ts_s") <= settle_s)
-                .group_by("hub_id")
-                .agg(pl.col("net").sum().alias("fold"))
+        """Merge the queued batches; fold flows up to ``settle_s`` into ``settled_net``; prune."""
+        flows = self.flows.lazy()
+        if self.queued:
+            flows = self._merge(self.queued)
+            self.queued = []
+        if settle_s is None:
+            self.flows = flows.collect()
+        else:
+            self._settle(flows, settle_s, max_transit_s)
+            self.first_kept_minute = settle_s // 60 - horizon_min
+            self.buckets = self.buckets.slice(self._minute_index(self.first_kept_minute))
+        if self.buckets.n_chunks() > _MAX_CHUNKS:
+            self.buckets = self.buckets.rechunk()
+
+    def _merge(self, queued: list[_Reduced]) -> pl.LazyFrame:
+        """Add queued batches: hub totals and anchors, buckets, lanes. Only the buckets from the
+        oldest minute touched are regrouped. Returns the flows after the (moved) anchors."""
+        minutes = pl.concat([r.minutes for r in queued])
+        first = int(minutes["minute"].min())  # type: ignore[arg-type]
+        if self.window_cache is not None and first < self.window_cache.end_minute:
+            self.window_cache = None  # a late event changed a minute inside the windows
+        split = self._minute_index(first)
+        head, tail = self.buckets.slice(0, split), self.buckets.slice(split)
+        observations = pl.concat([r.observations for r in queued]).lazy()
+        hubs = _merged_hubs(self.hubs.lazy(), minutes.lazy(), observations)
+        new = minutes.select(list(BUCKET_SCHEMA)).lazy()
+        if tail.height or len(queued) > 1:  # else one batch's counts, unique per (hub, minute)
+            new = (
+                pl.concat([tail.lazy(), new])
+                .group_by("hub_id", "minute")
+                .agg(pl.col("arrivals").sum(), pl.col("departures").sum())
             )
-            flows = flows.filter(pl.col("ts_s") > settle_s)
-            self.hubs = (
-                self.hubs.join(settled, on="hub_id", how="left")
-                .with_columns(
-                    settled_net=pl.col("settled_net") + pl.col("fold").fill_null(0),
-                    settled_to_s=pl.max_horizontal("settled_to_s", pl.lit(settle_s, pl.Int64)),
-                )
-                .drop("fold")
+        buckets = new.sort("minute")
+        lanes = _sum_lanes(pl.concat([self.lanes, *[r.lanes for r in queued]]).lazy())
+        self.hubs, merged, self.lanes = pl.collect_all([hubs, buckets, lanes])
+        self.buckets = pl.concat([head, merged], rechunk=False)
+        flows = pl.concat([self.flows, *[r.flows for r in queued]]).lazy()
+        return (
+            flows.join(self.hubs.lazy().select("hub_id", "anchor_ms"), on="hub_id", how="left")
+            .filter(pl.col("anchor_ms").is_null() | (pl.col("ts_s") * 1000 > pl.col("anchor_ms")))
+            .select(list(FLOW_SCHEMA))
+        )
+
+    def _minute_index(self, minute: int) -> int:
+        """Index of the first bucket at ``minute`` or later."""
+        return int(self.buckets["minute"].search_sorted(minute, side="left"))
+
+    def _settle(self, flows: pl.LazyFrame, settle_s: int, max_transit_s: int) -> None:
+        behind = pl.col("ts_s") <= settle_s
+        settled, self.flows, self.lanes = pl.collect_all(
+            [
+                flows.filter(behind).group_by("hub_id").agg(pl.col("net").sum().alias("fold")),
+                flows.filter(~behind),
+                self.lanes.lazy().filter(pl.col("last_ms") >= (settle_s - max_transit_s) * 1000),
+            ]
+        )
+        self.hubs = (
+            self.hubs.join(settled, on="hub_id", how="left")
+            .with_columns(
+                settled_net=pl.col("settled_net") + pl.col("fold").fill_null(0),
+                settled_to_s=pl.max_horizontal("settled_to_s", pl.lit(settle_s, pl.Int64)),
             )
-        flows = flows.group_by("hub_id", "ts_s").agg(pl.col("net").sum())
-        self.buckets = [buckets.select(list(BUCKET_SCHEMA))]
-        self.flows = [flows.select(list(FLOW_SCHEMA))]
-        self.lanes = [lanes.select(list(LANE_SCHEMA))]
+            .drop("fold")
+        )
+
+    # -- reading (after ``compact``) -------------------------------------------------------------
+
+    def window(self, first_minute: int, end_minute: int) -> pl.DataFrame:
+        """The buckets of minutes ``first_minute`` ≤ minute < ``end_minute`` (a slice)."""
+        start = self._minute_index(first_minute)
+        return self.buckets.slice(start, max(0, self._minute_index(end_minute) - start))
+
+    def window_sums(self, end_minute: int, spans: windows.Spans) -> pl.DataFrame:
+        """Per-hub sums over windows ending (exclusive) at ``end_minute`` (see core.windows)."""
+        lengths = tuple((str(m), m) for m in sorted({m for _, m in spans}))  # each length once
+        self.window_cache = windows.sums(
+            self.buckets,
+            end_minute,
+            lengths,
+            cached=self.window_cache,
+            first_kept_minute=self.first_kept_minute,
+        )
+        return self.window_cache.frame.select(
+            "hub_id",
+            *[
+                pl.col(f"{kind}_{minutes}").alias(f"{kind}_{name}")
+                for name, minutes in spans
+                for kind in ("arrivals", "departures", "minutes")
+            ],
+        )
 
     def backlog(self) -> pl.DataFrame:
-        """``hub_id``, ``backlog`` (never below 0) of every hub seen; call after ``compact``."""
-        kept = (
-            self.flows[0].group_by("hub_id").agg(pl.col("net").sum().alias("kept"))
-            if self.flows
-            else None
-        )
-        frame = self.hubs.select("hub_id", "anchor_backlog", "settled_net")
-        if kept is not None:
-            frame = frame.join(kept, on="hub_id", how="left")
-        else:
-            frame = frame.with_columns(kept=pl.lit(0, pl.Int64))
-        return frame.select(
-            "hub_id",
-            pl.max_horizontal(
-                pl.col("anchor_backlog").fill_null(0)
-                + pl.col("settled_net")
-                + pl.col("kept").fill_null(0),
-                pl.lit(0),
-            ).alias("backlog"),
+        """``hub_id``, ``backlog`` (never below 0) of every hub seen."""
+        return self.backlog_query().collect()
+
+    def backlog_query(self) -> pl.LazyFrame:
+        """``backlog()`` as a query, to be collected with others."""
+        kept = self.flows.lazy().group_by("hub_id").agg(pl.col("net").sum().alias("kept"))
+        return (
+            self.hubs.lazy()
+            .select("hub_id", "anchor_backlog", "settled_net")
+            .join(kept, on="hub_id", how="left")
+            .select(
+                "hub_id",
+                pl.max_horizontal(
+                    pl.col("anchor_backlog").fill_null(0)
+                    + pl.col("settled_net")
+                    + pl.col("kept").fill_null(0),
+                    pl.lit(0),
+                ).alias("backlog"),
+            )
         )
 
     def in_transit(self) -> pl.DataFrame:
         """``hub_id``, ``in_transit_parcels``: departed towards the hub and not yet arrived."""
-        lanes = self.lanes[0] if self.lanes else _empty(LANE_SCHEMA)
-        return lanes.group_by(pl.col("dst").alias("hub_id")).agg(
-            (pl.col("departed") - pl.col("arrived"))
-            .clip(lower_bound=0)
-            .sum()
-            .alias("in_transit_parcels")
+        return self.in_transit_query().collect()
+
+    def in_transit_query(self) -> pl.LazyFrame:
+        """``in_transit()`` as a query, to be collected with others."""
+        return (
+            self.lanes.lazy()
+            .group_by(pl.col("dst").alias("hub_id"))
+            .agg(
+                (pl.col("departed") - pl.col("arrived"))
+                .clip(lower_bound=0)
+                .sum()
+                .alias("in_transit_parcels")
+            )
         )
+
+    # -- partitions ------------------------------------------------------------------------------
 
     def lanes_of(self, hub_ids: pl.Series) -> pl.DataFrame:
         """The lane counts made by the events of ``hub_ids``: departures on lanes leaving them,
         arrivals on lanes reaching them. A lane between hubs of two partitions is split between
         the two owners, so that their checkpoints add up exactly. Call after ``compact``."""
-        ids = hub_ids.implode()
+        ids = hub_ids.cast(HUB_ID).implode()
         src, dst = pl.col("src").is_in(ids), pl.col("dst").is_in(ids)
-        return (
-            self.lanes[0]
-            .filter(src | dst)
-            .with_columns(
-                departed=pl.when(src).then(pl.col("departed")).otherwise(0),
-                arrived=pl.when(dst).then(pl.col("arrived")).otherwise(0),
-            )
+        return self.lanes.filter(src | dst).with_columns(
+            departed=pl.when(src).then(pl.col("departed")).otherwise(0),
+            arrived=pl.when(dst).then(pl.col("arrived")).otherwise(0),
         )
 
     def drop_partitions(self, partitions: set[int]) -> None:
@@ -236,6 +332,19 @@ class HubStore:
         self.compact(None)
         gone = self.hubs.filter(pl.col("partition").is_in(list(partitions)))["hub_id"].implode()
         self.hubs = self.hubs.filter(~pl.col("hub_id").is_in(gone))
-        self.buckets = [self.buckets[0].filter(~pl.col("hub_id").is_in(gone))]
-        self.flows = [self.flows[0].filter(~pl.col("hub_id").is_in(gone))]
-        self.lanes = [self.lanes_of(self.hubs["hub_id"])]
+        self.buckets = self.buckets.filter(~pl.col("hub_id").is_in(gone))
+        self.flows = self.flows.filter(~pl.col("hub_id").is_in(gone))
+        self.lanes = self.lanes_of(self.hubs["hub_id"])
+        self.window_cache = None
+
+    def add(self, other: HubStore) -> None:
+        """Add the state of other hubs (from a checkpoint); both stores compacted."""
+        self.compact(None)
+        self.window_cache = None
+        self.hubs = pl.concat([self.hubs, other.hubs.cast(HUBS_SCHEMA)])  # type: ignore[arg-type]
+        buckets = other.buckets.cast(BUCKET_SCHEMA)  # type: ignore[arg-type]
+        self.buckets = pl.concat([self.buckets, buckets]).sort("minute")
+        self.flows = pl.concat([self.flows, other.flows.cast(FLOW_SCHEMA)])  # type: ignore[arg-type]
+        # a lane between a hub held here and one of the other store: its two halves add up
+        lanes = other.lanes.cast(LANE_SCHEMA)  # type: ignore[arg-type]
+        self.lanes = _sum_lanes(pl.concat([self.lanes, lanes]).lazy()).collect()

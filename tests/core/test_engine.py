@@ -73,6 +73,17 @@ def test_late_events_are_counted_and_still_applied() -> None:
     assert series.filter(pl.col("minute") == at(3))["arrivals"].to_list() == [7]
 
 
+def test_late_events_inside_the_rate_windows_reach_the_rates() -> None:
+    early = [_on(h, "arrival", 10, m) for h in "AB" for m in range(30)]
+    late = [_on("A", "arrival", 600, 20, event_id="late")]  # the watermark is at minute 24
+    engine = _engine(early)
+    assert _state(engine, "A")["arrival_rate_per_min"] == 10.0  # windows summed and kept
+    result = engine.apply(events(late), now=at(30))
+    assert result.late == 1
+    assert _state(engine, "A")["arrival_rate_per_min"] == 50.0
+    _same(engine, _engine(early + late))
+
+
 def test_events_stamped_too_far_ahead_of_the_wall_clock_are_quarantined_with_a_reason() -> None:
     engine = Engine(HUBS)
     batch = events(
