@@ -53,6 +53,8 @@ def _saturated(store: HubStore, frame: pl.DataFrame, end_min: int, sat_min: int)
         pl.col("minutes_sat") >= sat_min,
         pl.col("arrivals_sat") * 60 > capacity * sat_min,
     ).select("hub_id", "sort_capacity_per_hour")
+    if candidates.height == 0:
+        return pl.DataFrame(schema={"hub_id": HUB_ID, "sorting_saturated": pl.Boolean()})
     return (
         store.window(end_min - sat_min, end_min)
         .join(candidates, on="hub_id")

@@ -68,20 +68,15 @@ def _aggregations() -> list[pl.Expr]:
 def _finish(frame: pl.LazyFrame, *keys: str) -> pl.LazyFrame:
     return frame.select(
         *keys,
-        *[
-            name
-            for name in (
-                "hubs",
-                "hubs_reporting",
-                *[f"hubs_{level}" for level in LEVELS],
-                "backlog",
-                "storage_capacity",
-                "arrivals_per_min",
-                "departures_per_min",
-                "arrivals_30m",
-                "departures_30m",
-            )
-        ],
+        "hubs",
+        "hubs_reporting",
+        *[f"hubs_{level}" for level in LEVELS],
+        "backlog",
+        "storage_capacity",
+        "arrivals_per_min",
+        "departures_per_min",
+        "arrivals_30m",
+        "departures_30m",
         _share(pl.col("_orange_capacity"), pl.col("_heard_capacity")).alias(
             "orange_capacity_ratio"
         ),

@@ -6,7 +6,12 @@ import polars as pl
 from polars.testing import assert_frame_equal
 
 from core.levels import LEVEL_DTYPE
-from core.rollups import carrier_rollup, national_rollup, province_rollup
+from core.rollups import (
+    carrier_rollup,
+    national_rollup,
+    province_and_national_rollups,
+    province_rollup,
+)
 from tests.core.factories import hub_states
 
 STATES = hub_states(
@@ -112,3 +117,9 @@ def test_national_rollup_of_no_hub() -> None:
     assert national["hubs"] == 0
     assert national["departure_arrival_ratio"] is None
     assert national["worst_hub_level"] == "unknown"
+
+
+def test_provinces_and_nation_together_are_the_same_as_apart() -> None:
+    provinces, national = province_and_national_rollups(STATES)
+    assert_frame_equal(provinces, province_rollup(STATES))
+    assert national == national_rollup(STATES)
