@@ -131,6 +131,10 @@ class HubEventConsumer:
                 # keep our state and our uncommitted offsets and try again.
                 log.warning("kafka error, retrying in 1 s: %s", error)
                 await asyncio.sleep(1.0)
+            except Exception:
+                # Never let the consuming task die silently: log, and try the next batch.
+                log.exception("consuming failed, retrying in 1 s")
+                await asyncio.sleep(1.0)
 
     # -- the loop --------------------------------------------------------------------------
 
@@ -143,7 +147,7 @@ class HubEventConsumer:
         # aiokafka may fetch from the committed offset while a new assignment is still being
         # recovered from its checkpoint; those records come again after the seek.
         batches = {
-            tp: [r for r in part if r.offset >= self.next_offsets[tp.partition]]
+            tp: [r for r in part if r.offset >= self.next_offsets.get(tp.partition, 0)]
             for tp, part in batches.items()
             if tp.partition in self.assigned
         }
