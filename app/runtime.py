@@ -5,6 +5,7 @@ tasks: consume            consumers.HubEventConsumer.run
        network view       hub-status and hub-registry readers
        tick               every evaluate_interval_s: hub states → publish → rules → alerts
        deliver            alert outbox delivery
+       stall watch        logs where the consume task waits if it stops polling Kafka
 Runtime.close()            checkpoint, commit, leave the group, close everything
 """
 
@@ -12,7 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import logging
+import time
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -41,6 +44,9 @@ from core.registry import HubSpec, empty_registry, parse_hubs, upsert_hub
 from core.signals import empty_signals
 
 log = logging.getLogger(__name__)
+
+STALL_CHECK_S = 10.0
+STALL_AFTER_S = 20.0
 
 
 @dataclass
@@ -202,6 +208,7 @@ class Runtime:
         )
         await self.consumer.start()
         self._spawn(self.consumer.run(), "consume")
+        self._spawn(self._every(STALL_CHECK_S, self._report_stall), "stall watch")
         self._spawn(self.network.run(), "network view")
         self._spawn(self._every(settings.evaluate_interval_s, self.tick), "tick")
         if self.alerts is not None:
@@ -211,6 +218,22 @@ class Runtime:
                 await alerts.deliver_due(wall_now=datetime.now(UTC))
 
             self._spawn(self._every(1.0, deliver), "deliver")
+
+    async def _report_stall(self) -> None:
+        """Log where the consuming task waits when it has not polled Kafka for a while."""
+        consumer = self.consumer
+        if consumer is None:
+            return
+        idle_s = time.monotonic() - consumer.last_poll_monotonic
+        if idle_s < STALL_AFTER_S:
+            return
+        stacks = io.StringIO()
+        for task in self._tasks:
+            if task.get_name() == "consume":
+                task.print_stack(file=stacks)
+        log.warning(
+            "consumer has not polled Kafka for %.0f s; it waits in:\n%s", idle_s, stacks.getvalue()
+        )
 
     def _spawn(self, coroutine: Coroutine[Any, Any, None], name: str) -> None:
         self._tasks.append(asyncio.create_task(coroutine, name=name))

@@ -78,6 +78,7 @@ class HubEventConsumer:
         self._last_checkpoint = time.monotonic()
         self._checkpointed_offsets: dict[int, int] = {}
         self.last_poll_monotonic = 0.0
+        self._was_caught_up = False
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -103,6 +104,7 @@ class HubEventConsumer:
             max_poll_interval_ms=300_000,
         )
         await self._consumer.start()
+        self.last_poll_monotonic = time.monotonic()
         self._consumer.subscribe([self.topics.events], listener=_Rebalance(self))
 
     async def stop(self) -> None:
@@ -166,6 +168,9 @@ class HubEventConsumer:
             await self._commit()
             self._count(outcome, records)
         self._update_lag()
+        if self.caught_up != self._was_caught_up:
+            self._was_caught_up = self.caught_up
+            log.info("caught up: %s (next offsets %s)", self.caught_up, self.next_offsets)
         if time.monotonic() - self._last_checkpoint >= self.checkpoint_interval_s:
             await self._checkpoint(self.assigned)
         return outcome
@@ -259,30 +264,36 @@ class HubEventConsumer:
         if not new:
             self.assigned = set(partitions)
             return
+        started = time.monotonic()
         checkpoints = await read_checkpoints(
             self.bootstrap, self.topics.checkpoints, self.group, new
         )
+        tps = [TopicPartition(self.topics.events, p) for p in sorted(new)]
+        read_s = time.monotonic() - started
+        ends = await self._consumer.end_offsets(tps)
+        beginnings = await self._consumer.beginning_offsets(tps)
         async with self.lock:
+            # No await from here on: the consuming task runs getmany concurrently with this
+            # rebalance callback, and records it drained between a seek and ``assigned`` below
+            # would be dropped as "not ours yet" after the seek had moved past them.
             for checkpoint in checkpoints.values():
                 self.engine.load_checkpoint(checkpoint.state)
-        tps = [TopicPartition(self.topics.events, p) for p in sorted(new)]
-        ends = await self._consumer.end_offsets(tps)
-        for tp in tps:
-            found = checkpoints.get(tp.partition)
-            if found is None:
-                await self._consumer.seek_to_beginning(tp)
-                start = (await self._consumer.beginning_offsets([tp]))[tp]
-            else:
-                self._consumer.seek(tp, found.next_offset)
-                start = found.next_offset
-                self._checkpointed_offsets[tp.partition] = found.next_offset
-            self.next_offsets[tp.partition] = start
-            self.catch_up_targets[tp.partition] = ends[tp]
-        self.assigned = set(partitions)  # only now: readiness must not count unrecovered ones
+            for tp in tps:
+                found = checkpoints.get(tp.partition)
+                start = beginnings[tp] if found is None else found.next_offset
+                self._consumer.seek(tp, start)
+                if found is not None:
+                    self._checkpointed_offsets[tp.partition] = start
+                self.next_offsets[tp.partition] = start
+                self.catch_up_targets[tp.partition] = ends[tp]
+            self.assigned = set(partitions)  # only now: readiness must not count unrecovered ones
         log.info(
-            "assigned partitions %s (%d from checkpoints), replaying to %s",
+            "assigned partitions %s (%d from checkpoints, read in %.1f s, recovered in %.1f s),"
+            " replaying to %s",
             sorted(new),
             len(checkpoints),
+            read_s,
+            time.monotonic() - started,
             {tp.partition: ends[tp] for tp in tps},
         )
 

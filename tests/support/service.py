@@ -46,17 +46,21 @@ class Service:
             )
         path = "/readyz" if wait_ready else "/healthz"
         deadline = time.monotonic() + timeout_s
+        last = "no answer"
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"service exited with {self.process.returncode}:\n{self.log()}")
             try:
-                if httpx.get(self.url + path, timeout=2).status_code == 200:
+                answer = httpx.get(self.url + path, timeout=2)
+                if answer.status_code == 200:
                     return
-            except httpx.HTTPError:
-                pass
+                last = f"{answer.status_code} {answer.text}"
+            except httpx.HTTPError as error:
+                last = repr(error)
             time.sleep(0.3)
         raise RuntimeError(
-            f"service not up at {self.url}{path} within {timeout_s} s:\n{self.log()}"
+            f"service not up at {self.url}{path} within {timeout_s} s (last answer: {last}):\n"
+            f"{self.log()}"
         )
 
     def stop(self) -> None:
