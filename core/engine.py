@@ -9,11 +9,15 @@ frames out; no I/O, no clock.
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import struct
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Concatenate, ParamSpec, TypeVar
 
 import polars as pl
 
@@ -28,6 +32,19 @@ from core.state import COMPACT_AFTER, HUB_ID, HubStore
 __all__ = ["HUB_STATE_SCHEMA", "ApplyResult", "Engine", "network_signals"]
 
 _CHECKPOINT_VERSION = 1
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _locked(method: Callable[Concatenate[Engine, _P], _R]) -> Callable[Concatenate[Engine, _P], _R]:
+    """Run ``method`` holding the engine's lock."""
+
+    @functools.wraps(method)
+    def run(self: Engine, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return run
 
 
 @dataclass(frozen=True)
@@ -54,9 +71,15 @@ def _keyed(registry: pl.DataFrame) -> pl.DataFrame:
 
 
 class Engine:
-    """Event-time state of the hubs of the partitions this process owns."""
+    """Event-time state of the hubs of the partitions this process owns.
+
+    Safe to share between threads: the consumer applies batches in a worker thread while the
+    API and the evaluation tick read; every public method holds one re-entrant lock, so a read
+    never sees (or merges) a half-applied batch.
+    """
 
     def __init__(self, registry: pl.DataFrame, config: RiskConfig | None = None) -> None:
+        self._lock = threading.RLock()
         self.registry = registry
         self._keyed_registry = _keyed(registry)
         self.config = config or RiskConfig()
@@ -67,6 +90,7 @@ class Engine:
         self._version = 0
         self._states: tuple[int, pl.DataFrame] | None = None
 
+    @_locked
     def set_registry(self, registry: pl.DataFrame) -> None:
         """Hubs added or changed at run time."""
         self.registry = registry
@@ -80,11 +104,13 @@ class Engine:
             return None
         return min(self.partition_max_ms.values()) - self.config.allowed_lateness_s * 1000
 
+    @_locked
     def watermark(self) -> datetime | None:
         """Min over active partitions of the highest event time seen, less the allowed lateness."""
         watermark = self._watermark_ms()
         return None if watermark is None else _datetime(watermark)
 
+    @_locked
     def partition_watermarks(self) -> dict[int, datetime]:
         """Each partition's own watermark."""
         lateness = self.config.allowed_lateness_s * 1000
@@ -92,6 +118,7 @@ class Engine:
 
     # -- the batch -------------------------------------------------------------------------
 
+    @_locked
     def apply(self, events: pl.DataFrame, *, now: datetime) -> ApplyResult:
         """Apply validated events (``EVENT_SCHEMA`` + ``index`` + ``partition``).
 
@@ -142,6 +169,7 @@ class Engine:
             self.dedup.prune(watermark // 60_000 - self.config.dedup_horizon_s // 60)
         return watermark
 
+    @_locked
     def hub_states(self) -> pl.DataFrame:
         """Every registered hub at the watermark, with its levels (``HUB_STATE_SCHEMA``)."""
         version = self._version
@@ -155,12 +183,14 @@ class Engine:
         self._states = (version, states)
         return states
 
+    @_locked
     def evaluate(self) -> pl.DataFrame:
         """Hub-scope signals at the watermark (``SIGNAL_SCHEMA``); none before any event."""
         if self._watermark_ms() is None:
             return hub_rules.signals(pl.DataFrame(schema=HUB_STATE_SCHEMA))
         return hub_rules.signals(self.hub_states())
 
+    @_locked
     def hub_series(self, hub_id: str, *, minutes: int = 180) -> pl.DataFrame:
         """Per-minute ``arrivals``, ``departures`` and end-of-minute ``backlog``, oldest first."""
         watermark = self._compact()
@@ -194,6 +224,7 @@ class Engine:
 
     # -- partitions and checkpoints --------------------------------------------------------
 
+    @_locked
     def drop_partitions(self, partitions: set[int]) -> None:
         """Forget hubs, keys and watermarks of revoked partitions."""
         self.store.drop_partitions(partitions)
@@ -202,6 +233,7 @@ class Engine:
             self.partition_max_ms.pop(partition, None)
         self._version += 1
 
+    @_locked
     def checkpoint(self, partitions: set[int] | None = None) -> bytes:
         """The state of ``partitions`` (all when None) as bytes."""
         self.store.compact(None)
@@ -235,6 +267,7 @@ class Engine:
             parts += [struct.pack(">Q", len(data)), data]
         return b"".join(parts)
 
+    @_locked
     def load_checkpoint(self, data: bytes) -> None:
         """Add the state of a checkpoint (partitions this engine does not hold yet)."""
         (length,) = struct.unpack_from(">I", data)

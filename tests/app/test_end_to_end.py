@@ -69,6 +69,7 @@ def test_http_and_kafka_events_counted_exactly_once(
         state = wait_for(
             lambda: (h := _hub(client, "ZTO-HZ01"))["arrivals_total"] == 800 and h,
             what="ZTO-HZ01 to count 80 events of 10 parcels",
+            describe=lambda: (_hub(client, "ZTO-HZ01"), client.get("/readyz").json()),
         )
         assert state["departures_total"] == 0
         assert state["carrier"] == "ZTO"

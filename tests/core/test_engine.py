@@ -5,6 +5,7 @@ signals, series, checkpoints and partitions; the same events in any batching giv
 from __future__ import annotations
 
 import random
+import threading
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -316,3 +317,35 @@ def test_the_same_events_in_any_batching_and_order_within_the_lateness_give_the_
         start, turn = start + size, turn + 1
     assert late == 0
     _same(engine, reference)
+
+
+# -- threads ---------------------------------------------------------------------------------
+
+
+def test_reads_from_another_thread_never_lose_a_batch_being_applied() -> None:
+    """The consumer applies in a worker thread while the API reads hub states and series."""
+    engine = Engine(HUBS)
+    batches = [
+        events([_on("A", "arrival", 10, minute + i / 100) for i in range(20)])
+        for minute in range(120)
+    ]
+    done = threading.Event()
+
+    def read() -> None:
+        while not done.is_set():
+            engine.hub_states()
+            engine.hub_series("A", minutes=60)
+
+    readers = [threading.Thread(target=read) for _ in range(2)]
+    for reader in readers:
+        reader.start()
+    try:
+        for batch in batches:
+            engine.apply(batch, now=at(60 * 24))
+    finally:
+        done.set()
+        for reader in readers:
+            reader.join()
+    state = _state(engine, "A")
+    assert state["arrivals_total"] == 120 * 20 * 10
+    assert engine.hub_series("A", minutes=180)["arrivals"].sum() == 120 * 20 * 10

@@ -152,8 +152,18 @@ def hub_line(hub_id: str, carrier: str, **fields: Any) -> str:
     return json.dumps(hub, ensure_ascii=False)
 
 
-def wait_for(predicate: Any, *, timeout_s: float = 30.0, what: str = "condition") -> Any:
-    """Poll ``predicate`` until it returns a truthy value; fail the test after ``timeout_s``."""
+def wait_for(
+    predicate: Any,
+    *,
+    timeout_s: float = 30.0,
+    what: str = "condition",
+    describe: Any = None,
+) -> Any:
+    """Poll ``predicate`` until it returns a truthy value; fail the test after ``timeout_s``.
+
+    ``describe`` (optional) is called on failure and its answer goes into the message: what the
+    service showed instead.
+    """
     deadline = time.monotonic() + timeout_s
     last: Any = None
     while time.monotonic() < deadline:
@@ -161,7 +171,8 @@ def wait_for(predicate: Any, *, timeout_s: float = 30.0, what: str = "condition"
         if last:
             return last
         time.sleep(0.25)
-    pytest.fail(f"timed out after {timeout_s} s waiting for {what} (last value: {last!r})")
+    shown = describe() if describe is not None else last
+    pytest.fail(f"timed out after {timeout_s} s waiting for {what} (last value: {shown!r})")
 
 
 @pytest.fixture
