@@ -147,6 +147,18 @@ def _accepts_clients(bootstrap: str, timeout_s: float) -> bool:
     return len(body) >= 6 and body[4:6] == b"\x00\x00"
 
 
+def new_cluster_id() -> str:
+    """A random KRaft cluster id (URL-safe base64 of a UUID) that does not start with "-".
+
+    The storage tool would read such an id as an option (one start in 64 failed that way);
+    Kafka's own ``Uuid.randomUuid`` skips those ids too.
+    """
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
+
+
 def start(
     state_dir: Path = DEFAULT_STATE_DIR,
     *,
@@ -185,7 +197,7 @@ def start(
         f"{lib}/*",
     ]
     if not (state_dir / "data" / "meta.properties").exists():
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        cluster_id = new_cluster_id()
         storage_tool = [*java_base, "kafka.tools.StorageTool", "format", "-t", cluster_id]
         formatted = subprocess.run(
             [*storage_tool, "-c", str(properties), "--ignore-formatted"],
