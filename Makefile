@@ -44,7 +44,8 @@ test-unit: install ## the pure tests only (no servers)
 demo: install ## broker + service + Double-11 simulator; prints URLs and demo keys; Ctrl-C stops all
 	$(BIN)/python -m app.demo
 
-bench: install ## benchmarks; results go to docs/BENCHMARKS.md
+bench: install system-deps ## benchmarks against Quix Streams and Bytewax; writes docs/BENCHMARKS.md
+	$(UV) sync --frozen --group bench
 	$(BIN)/python -m bench
 
 eval: install ## every scenario through the service; writes docs/DETECTION.md

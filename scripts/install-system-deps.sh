@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Debian packages the tests start for real: PostgreSQL, Prometheus (with promtool), Alertmanager,
 # Chromium and a Chinese font for the board. Idempotent: does nothing when all are present. Needs root (or sudo).
+# Also wrk, the HTTP load generator of make bench.
 set -euo pipefail
 
 need=()
@@ -11,6 +12,7 @@ command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 command -v prometheus-alertmanager >/dev/null 2>&1 || need+=(prometheus-alertmanager)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+command -v wrk >/dev/null 2>&1 || need+=(wrk)
 
 if [ ${#need[@]} -eq 0 ]; then
   echo "system packages: all present"

@@ -1,0 +1,1 @@
+"""Benchmarks against peers (``make bench``) and detection quality (``make eval``)."""

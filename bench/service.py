@@ -1,0 +1,212 @@
+"""Measurements on the real service process (``python -m app.cli serve``).
+
+    recovery(bootstrap, topic, hubs_file, workdir)   kill -9 with 2 h of state, restart, ready
+    http_ingest(bootstrap, hubs_file, workdir, body)  wrk posting 1,000-event batches
+
+Recovery is timed from the restart to ``/readyz`` answering 200 (every partition rebuilt from its
+checkpoint and replayed to where it stood). A crashed member stays in the consumer group until
+its session times out (10 s), so the restart's group join waits for that; the log's timestamps
+split the time into joining and rebuilding.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from app.local_kafka import free_port
+from bench.common import REPO_ROOT, BenchError, peak_rss_mb, progress
+
+ADMIN_KEY = "bench-admin-key"
+CHECKPOINT_INTERVAL_S = 5.0
+_ASSIGNED = re.compile(r"recovered in ([0-9.]+) s")
+
+
+@dataclass
+class ServiceProcess:
+    """One service process with its own topics' names, group and SQLite file."""
+
+    url: str
+    env: dict[str, str]
+    log_path: Path
+    process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "app.cli", "serve"],
+                cwd=REPO_ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+
+    def wait_ready(self, timeout_s: float) -> float:
+        """Seconds until ``/readyz`` answers 200."""
+        started = time.monotonic()
+        while time.monotonic() - started < timeout_s:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                raise BenchError(f"service exited:\n{self.log_path.read_text()[-3000:]}")
+            try:
+                if httpx.get(self.url + "/readyz", timeout=2).status_code == 200:
+                    return time.monotonic() - started
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise BenchError(f"service not ready in {timeout_s:.0f} s; log: {self.log_path}")
+
+    def peak_rss_mb(self) -> float:
+        return peak_rss_mb(self.process.pid) if self.process is not None else 0.0
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait()
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+def service(
+    bootstrap: str, events_topic: str, hubs_file: Path, workdir: Path, **settings: str
+) -> ServiceProcess:
+    """A service (not started) consuming ``events_topic`` with topics and a group of its own."""
+    suffix = uuid.uuid4().hex[:8]
+    port = free_port()
+    env = {
+        **os.environ,
+        "PEAKWATCH_KAFKA_BOOTSTRAP": bootstrap,
+        "PEAKWATCH_HTTP_PORT": str(port),
+        "PEAKWATCH_HUBS_FILE": str(hubs_file),
+        "PEAKWATCH_ADMIN_KEY": ADMIN_KEY,
+        "PEAKWATCH_DB_URL": f"sqlite+aiosqlite:///{workdir / f'peakwatch-{suffix}.db'}",
+        "PEAKWATCH_EVENTS_TOPIC": events_topic,
+        "PEAKWATCH_DLQ_TOPIC": f"{events_topic}-dlq-{suffix}",
+        "PEAKWATCH_STATUS_TOPIC": f"{events_topic}-status-{suffix}",
+        "PEAKWATCH_CHECKPOINT_TOPIC": f"{events_topic}-checkpoints-{suffix}",
+        "PEAKWATCH_CONSUMER_GROUP": f"bench-{suffix}",
+        "PEAKWATCH_EVENTS_PARTITIONS": "12",
+        "PEAKWATCH_LOG_LEVEL": "INFO",
+        **{f"PEAKWATCH_{key.upper()}": value for key, value in settings.items()},
+    }
+    return ServiceProcess(f"http://127.0.0.1:{port}", env, workdir / f"service-{suffix}.log")
+
+
+def recovery(bootstrap: str, topic: str, hubs_file: Path, workdir: Path) -> dict[str, Any]:
+    """Replay ``topic`` (2 h of events) cold, let a checkpoint land, kill -9, restart, ready."""
+    served = service(
+        bootstrap,
+        topic,
+        hubs_file,
+        workdir,
+        checkpoint_interval_s=str(CHECKPOINT_INTERVAL_S),
+        ready_max_lag_records="0",
+    )
+    served.start()
+    try:
+        cold_s = served.wait_ready(timeout_s=600)
+        progress(f"recovery: cold replay of the 2 h topic ready in {cold_s:.1f} s; checkpointing")
+        time.sleep(CHECKPOINT_INTERVAL_S * 2 + 1)  # a checkpoint at the end of the topic
+        cold_rss = served.peak_rss_mb()
+        served.kill()
+        served.start()
+        warm_s = served.wait_ready(timeout_s=300)
+        progress(f"recovery: after kill -9, ready again in {warm_s:.1f} s")
+        rebuilt = _ASSIGNED.findall(served.log_path.read_text(errors="replace"))
+        warm_rss = served.peak_rss_mb()
+    finally:
+        served.stop()
+    return {
+        "cold_replay_s": cold_s,
+        "recovery_s": warm_s,
+        "rebuild_s": float(rebuilt[-1]) if rebuilt else None,
+        "rss_mb": max(cold_rss, warm_rss),
+    }
+
+
+def http_ingest(
+    bootstrap: str,
+    hubs_file: Path,
+    workdir: Path,
+    body_file: Path,
+    *,
+    seconds: int,
+    connections: int,
+) -> dict[str, Any]:
+    """wrk POSTing ``body_file`` (1,000 events) to /v1/events; events/s and latency per batch."""
+    served = service(bootstrap, f"bench-http-{uuid.uuid4().hex[:6]}", hubs_file, workdir)
+    served.start()
+    script = workdir / "post.lua"
+    script.write_text(
+        "wrk.method = 'POST'\n"
+        f"wrk.headers['Authorization'] = 'Bearer {ADMIN_KEY}'\n"
+        "wrk.headers['Content-Type'] = 'application/json'\n"
+        f"local f = io.open('{body_file}', 'r')\n"
+        "wrk.body = f:read('*a')\n"
+        "f:close()\n"
+        "function response(status, headers, body)\n"
+        "  if status ~= 202 then io.stderr:write('status ' .. status .. '\\n') end\n"
+        "end\n",
+        encoding="utf-8",
+    )
+    try:
+        served.wait_ready(timeout_s=120)
+        events = len(body_file.read_text(encoding="utf-8").split('"event_id"')) - 1
+        answer = httpx.post(
+            served.url + "/v1/events",
+            content=body_file.read_bytes(),
+            headers={"Authorization": f"Bearer {ADMIN_KEY}", "Content-Type": "application/json"},
+            timeout=30,
+        )
+        if answer.status_code != 202 or answer.json().get("accepted") != events:
+            raise BenchError(f"the batch is not accepted whole: {answer.status_code} {answer.text}")
+        finished = subprocess.run(
+            [
+                "wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s",
+                "--latency", "-s", str(script), served.url + "/v1/events",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=seconds + 60,
+            check=True,
+        )  # fmt: skip
+        rss = served.peak_rss_mb()
+    finally:
+        served.stop()
+    report = finished.stdout
+    requests_per_s = float(re.search(r"Requests/sec:\s+([0-9.]+)", report).group(1))  # type: ignore[union-attr]
+    errors = len([line for line in finished.stderr.splitlines() if line.startswith("status")])
+    return {
+        "events_per_batch": events,
+        "batches_per_s": requests_per_s,
+        "events_per_s": requests_per_s * events,
+        "p50_ms": _latency_ms(report, "50%"),
+        "p99_ms": _latency_ms(report, "99%"),
+        "non_202": errors,
+        "connections": connections,
+        "rss_mb": rss,
+    }
+
+
+def _latency_ms(report: str, percentile: str) -> float:
+    found = re.search(rf"^\s*{re.escape(percentile)}\s+([0-9.]+)(us|ms|s)\s*$", report, re.M)
+    if found is None:
+        raise BenchError(f"no {percentile} latency in wrk's report:\n{report}")
+    value, unit = float(found.group(1)), found.group(2)
+    return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
