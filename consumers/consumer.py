@@ -2,6 +2,8 @@
 
     getmany (bounded) → worker thread: decode + registry check + engine.apply (one Polars pass)
       → DLQ records produced (acks=all) → offsets committed
+      (the next getmany runs while the worker thread applies; a change of assignment or an
+      error drops that prefetched batch and seeks back to the first offset not yet applied)
     every checkpoint_interval_s: engine state per partition → hub-state-checkpoints (acks=all)
     on assignment: load each new partition's checkpoint, seek to its offset, replay to the end
       before the partition counts as caught up (alerting waits for that)
@@ -18,6 +20,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -33,6 +36,15 @@ from consumers.topics import TopicNames
 from core.engine import Engine
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class _Fetched:
+    """Records of one getmany, and the next offset of each of their partitions."""
+
+    epoch: int  # the assignment they were fetched under (-1: it changed meanwhile)
+    records: list[Any]
+    next_offsets: dict[int, int]
 
 
 class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -79,6 +91,8 @@ class HubEventConsumer:
         self._checkpointed_offsets: dict[int, int] = {}
         self.last_poll_monotonic = 0.0
         self._was_caught_up = False
+        self._prefetched: _Fetched | None = None
+        self._epoch = 0  # moves on at every change of assignment
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -130,43 +144,48 @@ class HubEventConsumer:
                 raise
             except KafkaError as error:
                 # The broker is away (restart, network): aiokafka reconnects by itself; we
-                # keep our state and our uncommitted offsets and try again.
+                # keep our state and go back to the first record not yet fully handled.
                 log.warning("kafka error, retrying in 1 s: %s", error)
+                self._rewind()
                 await asyncio.sleep(1.0)
             except Exception:
-                # Never let the consuming task die silently: log, and try the next batch.
+                # Never let the consuming task die silently: log, go back, try again.
                 log.exception("consuming failed, retrying in 1 s")
+                self._rewind()
                 await asyncio.sleep(1.0)
 
     # -- the loop --------------------------------------------------------------------------
 
     async def poll_once(self) -> BatchOutcome | None:
-        """Fetch one bounded batch, apply it, dead-letter the bad records, commit."""
-        batches = await self._consumer.getmany(timeout_ms=500, max_records=self.max_batch_records)
-        self.last_poll_monotonic = time.monotonic()
+        """Apply one bounded batch, dead-letter its bad records, commit.
+
+        The next batch is fetched while this one is applied in the worker thread: aiokafka
+        builds its record objects in this thread (Python), the engine works in Polars (off the
+        GIL), so the two overlap on two cores instead of taking turns.
+        """
+        fetched = self._prefetched
+        self._prefetched = None
+        if fetched is None or fetched.epoch != self._epoch:
+            if fetched is not None:  # the assignment changed since: fetch again from our offsets
+                self._rewind()
+            fetched = await self._fetch()
         outcome = None
-        # Only partitions whose state is rebuilt, and only records past what that state holds:
-        # aiokafka may fetch from the committed offset while a new assignment is still being
-        # recovered from its checkpoint; those records come again after the seek.
-        batches = {
-            tp: [r for r in part if r.offset >= self.next_offsets.get(tp.partition, 0)]
-            for tp, part in batches.items()
-            if tp.partition in self.assigned
-        }
-        batches = {tp: part for tp, part in batches.items() if part}
-        records = [record for part in batches.values() for record in part]
-        if records:
-            outcome = await self._apply(records)
+        if fetched.records:
+            applying = asyncio.ensure_future(self._apply(fetched.records))
+            try:
+                self._prefetched = await self._fetch()
+            finally:
+                outcome = await applying
             await send_dead_letters(
                 self._producer,
                 outcome.dead_letters,
                 dlq_topic=self.topics.dlq,
                 source_topic=self.topics.events,
             )
-            for tp, part in batches.items():
-                self.next_offsets[tp.partition] = part[-1].offset + 1
+            for partition, next_offset in fetched.next_offsets.items():
+                self.next_offsets[partition] = next_offset
             await self._commit()
-            self._count(outcome, records)
+            self._count(outcome, fetched.records)
         self._update_lag()
         if self.caught_up != self._was_caught_up:
             self._was_caught_up = self.caught_up
@@ -174,6 +193,36 @@ class HubEventConsumer:
         if time.monotonic() - self._last_checkpoint >= self.checkpoint_interval_s:
             await self._checkpoint(self.assigned)
         return outcome
+
+    async def _fetch(self) -> _Fetched:
+        """One bounded getmany, kept to the partitions this replica has rebuilt."""
+        epoch = self._epoch
+        batches = await self._consumer.getmany(timeout_ms=500, max_records=self.max_batch_records)
+        self.last_poll_monotonic = time.monotonic()
+        # Only partitions whose state is rebuilt, and only records past what that state holds:
+        # aiokafka may fetch from the committed offset while a new assignment is still being
+        # recovered from its checkpoint; those records come again after the seek.
+        kept = {
+            tp.partition: [r for r in part if r.offset >= self.next_offsets.get(tp.partition, 0)]
+            for tp, part in batches.items()
+            if tp.partition in self.assigned
+        }
+        kept = {partition: part for partition, part in kept.items() if part}
+        return _Fetched(
+            epoch=epoch if epoch == self._epoch else -1,  # a rebalance ran during getmany
+            records=[record for part in kept.values() for record in part],
+            next_offsets={partition: part[-1].offset + 1 for partition, part in kept.items()},
+        )
+
+    def _rewind(self) -> None:
+        """Forget a fetched batch not applied; seek every partition back to our next offset."""
+        self._prefetched = None
+        if self._consumer is None:
+            return
+        for partition in self.assigned:
+            if partition in self.next_offsets:
+                tp = TopicPartition(self.topics.events, partition)
+                self._consumer.seek(tp, self.next_offsets[partition])
 
     async def _apply(self, records: list[Any]) -> BatchOutcome:
         raw = RawBatch(
@@ -252,6 +301,7 @@ class HubEventConsumer:
         async with self.lock:
             self.engine.drop_partitions(partitions)
         self.assigned -= partitions
+        self._epoch += 1
         for partition in partitions:
             self.next_offsets.pop(partition, None)
             self.catch_up_targets.pop(partition, None)
@@ -263,6 +313,7 @@ class HubEventConsumer:
         new = partitions - self.assigned
         if not new:
             self.assigned = set(partitions)
+            self._epoch += 1
             return
         started = time.monotonic()
         checkpoints = await read_checkpoints(
@@ -287,6 +338,7 @@ class HubEventConsumer:
                 self.next_offsets[tp.partition] = start
                 self.catch_up_targets[tp.partition] = ends[tp]
             self.assigned = set(partitions)  # only now: readiness must not count unrecovered ones
+            self._epoch += 1
         log.info(
             "assigned partitions %s (%d from checkpoints, read in %.1f s, recovered in %.1f s),"
             " replaying to %s",

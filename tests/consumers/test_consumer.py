@@ -1,0 +1,88 @@
+"""The consumer itself against a real broker: a batch that fails is retried, never skipped."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import polars as pl
+import pytest
+from prometheus_client import CollectorRegistry
+
+from consumers.consumer import HubEventConsumer
+from consumers.metrics import PipelineMetrics
+from consumers.topics import TopicNames, ensure_topics
+from core.engine import Engine
+from core.registry import parse_hubs
+from tests.consumers.test_faults import HUBS, REGISTRY, _events, _produce
+
+pytestmark = pytest.mark.integration
+
+
+class _FailsOnce:
+    """A registry that raises on its ``fail_at``-th read: a batch whose processing crashes."""
+
+    def __init__(self, registry: pl.DataFrame, fail_at: int) -> None:
+        self.registry = registry
+        self.reads = 0
+        self.fail_at = fail_at
+
+    def __call__(self) -> pl.DataFrame:
+        self.reads += 1
+        if self.reads == self.fail_at:
+            raise RuntimeError("planted failure while a batch is processed")
+        return self.registry
+
+
+async def _consume_all(bootstrap: str, expected: int) -> tuple[Engine, CollectorRegistry]:
+    suffix = uuid.uuid4().hex[:8]
+    topics = TopicNames(
+        events=f"hub-events-{suffix}",
+        dlq=f"dlq-{suffix}",
+        status=f"status-{suffix}",
+        checkpoints=f"checkpoints-{suffix}",
+    )
+    await ensure_topics(bootstrap, topics, partitions=4)
+    await _produce(bootstrap, topics.events, list(_events(0, 30)))
+    registry = parse_hubs(REGISTRY)
+    engine = Engine(registry)
+    collected = CollectorRegistry()
+    metrics = PipelineMetrics(collected)
+    consumer = HubEventConsumer(
+        bootstrap=bootstrap,
+        topics=topics,
+        group=f"group-{suffix}",
+        engine=engine,
+        registry=_FailsOnce(registry, fail_at=2),
+        metrics=metrics,
+        max_batch_records=50,  # many batches, so the failing one is in the middle
+    )
+    await consumer.start()
+    task = asyncio.create_task(consumer.run())
+    try:
+        async with asyncio.timeout(60):
+            while _count(collected, "applied") < expected or not consumer.caught_up:  # noqa: ASYNC110 - polls counters
+                await asyncio.sleep(0.1)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await consumer.stop()
+    return engine, collected
+
+
+def _count(collected: CollectorRegistry, outcome: str) -> float:
+    value = collected.get_sample_value("peakwatch_consumer_records_total", {"outcome": outcome})
+    return value or 0.0
+
+
+def test_a_batch_that_fails_is_applied_on_retry_and_nothing_is_skipped(
+    kafka_bootstrap: str,
+) -> None:
+    expected = len(HUBS) * 30 * 2
+    engine, collected = asyncio.run(_consume_all(kafka_bootstrap, expected))
+    totals = {
+        row["hub_id"]: (row["arrivals_total"], row["departures_total"])
+        for row in engine.hub_states().iter_rows(named=True)
+    }
+    assert totals == {hub: (300, 120) for hub in HUBS}
+    assert _count(collected, "applied") == expected
