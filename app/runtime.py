@@ -35,6 +35,7 @@ from app.settings import Settings
 from consumers.consumer import HubEventConsumer
 from consumers.metrics import PipelineMetrics
 from consumers.network_view import NetworkView, publish_states
+from consumers.producing import produce_grouped
 from consumers.topics import TopicNames, ensure_topics
 from core.config import RiskConfig
 from core.engine import HUB_STATE_SCHEMA, Engine, network_signals
@@ -114,14 +115,14 @@ class Runtime:
         """Store events in Kafka (acks=all, key = hub_id); raise if Kafka cannot take them all."""
         if not events:
             return
+        records = [(event.hub_id.encode(), event.to_record()) for event in events]
         try:
-            futures = [
-                await self.producer.send(
-                    self.topics.events, value=event.to_record(), key=event.hub_id.encode()
-                )
-                for event in events
-            ]
-            await asyncio.wait_for(asyncio.gather(*futures), self.settings.produce_timeout_s)
+            await produce_grouped(
+                self.producer,
+                self.topics.events,
+                records,
+                timeout_s=self.settings.produce_timeout_s,
+            )
         except (KafkaError, TimeoutError) as error:
             raise BrokerUnavailableError(str(error) or error.__class__.__name__) from error
 

@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -191,14 +192,17 @@ def http_ingest(
         served.stop()
     report = finished.stdout
     requests_per_s = float(re.search(r"Requests/sec:\s+([0-9.]+)", report).group(1))  # type: ignore[union-attr]
-    errors = len([line for line in finished.stderr.splitlines() if line.startswith("status")])
+    statuses = Counter(
+        line.split()[1] for line in finished.stderr.splitlines() if line.startswith("status ")
+    )
     return {
         "events_per_batch": events,
         "batches_per_s": requests_per_s,
         "events_per_s": requests_per_s * events,
         "p50_ms": _latency_ms(report, "50%"),
         "p99_ms": _latency_ms(report, "99%"),
-        "non_202": errors,
+        "non_202": sum(statuses.values()),
+        "non_202_statuses": dict(statuses),
         "connections": connections,
         "rss_mb": rss,
     }

@@ -9,6 +9,7 @@ de-duplicates on ``(carrier, event_id)``).
 from __future__ import annotations
 
 import json
+import logging
 import math
 import time
 from typing import Annotated, Any
@@ -23,6 +24,7 @@ from app.runtime import Runtime, RuntimeDep
 from core.errors import BrokerUnavailableError
 from core.events import HubEvent
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1", tags=["events"])
 
 PosterDep = Annotated[Principal, Depends(require_roles("carrier", "admin"))]
@@ -194,6 +196,7 @@ async def post_events(request: Request, principal: PosterDep, runtime: RuntimeDe
     try:
         await runtime.produce_events(valid)
     except BrokerUnavailableError as error:
+        log.warning("batch of %d events refused with 503: %s", len(valid), error)
         raise _problem(
             503, f"Kafka could not take the batch, nothing accepted: {error}", 5
         ) from error
