@@ -16,11 +16,10 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from consumers.topics import wait_for_partitions
+from consumers.topics import MAX_CHECKPOINT_BYTES, wait_for_partitions
 
 FORMAT_VERSION = 1
 _HEADER_LENGTH = struct.Struct(">I")
-MAX_CHECKPOINT_BYTES = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True)

@@ -26,13 +26,13 @@ from typing import Any
 
 import polars as pl
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaError, MessageSizeTooLargeError
 
 from consumers.batch import BatchOutcome, RawBatch, process_batch
 from consumers.checkpoints import Checkpoint, read_checkpoints, write_checkpoints
 from consumers.dlq import send_dead_letters
 from consumers.metrics import PipelineMetrics
-from consumers.topics import TopicNames
+from consumers.topics import MAX_CHECKPOINT_BYTES, TopicNames
 from core.engine import Engine
 
 log = logging.getLogger(__name__)
@@ -102,7 +102,7 @@ class HubEventConsumer:
             bootstrap_servers=self.bootstrap,
             acks="all",
             enable_idempotence=True,
-            max_request_size=64 * 1024 * 1024,
+            max_request_size=MAX_CHECKPOINT_BYTES,
             linger_ms=5,
         )
         await self._producer.start()
@@ -287,7 +287,20 @@ class HubEventConsumer:
                 Checkpoint(p, self.next_offsets[p], self.engine.checkpoint(partitions={p}))
                 for p in moved
             ]
-        await write_checkpoints(self._producer, self.topics.checkpoints, self.group, checkpoints)
+        try:
+            await write_checkpoints(
+                self._producer, self.topics.checkpoints, self.group, checkpoints
+            )
+        except MessageSizeTooLargeError:
+            largest = max(len(checkpoint.state) for checkpoint in checkpoints)
+            log.error(
+                "checkpoint of %d bytes refused by Kafka: set max.message.bytes=%d on topic %s "
+                "(a restart replays from the last stored checkpoint until then)",
+                largest,
+                MAX_CHECKPOINT_BYTES,
+                self.topics.checkpoints,
+            )
+            return
         for checkpoint in checkpoints:
             self._checkpointed_offsets[checkpoint.partition] = checkpoint.next_offset
 

@@ -1,17 +1,20 @@
-"""The consumer itself against a real broker: a batch that fails is retried, never skipped."""
+"""The consumer against a real broker: a failed batch is retried; big checkpoints fit."""
 
 from __future__ import annotations
 
 import asyncio
+import random
 import uuid
 
 import polars as pl
 import pytest
+from aiokafka import AIOKafkaProducer
 from prometheus_client import CollectorRegistry
 
+from consumers.checkpoints import Checkpoint, read_checkpoints, write_checkpoints
 from consumers.consumer import HubEventConsumer
 from consumers.metrics import PipelineMetrics
-from consumers.topics import TopicNames, ensure_topics
+from consumers.topics import MAX_CHECKPOINT_BYTES, TopicNames, ensure_topics
 from core.engine import Engine
 from core.registry import parse_hubs
 from tests.consumers.test_faults import HUBS, REGISTRY, _events, _produce
@@ -86,3 +89,32 @@ def test_a_batch_that_fails_is_applied_on_retry_and_nothing_is_skipped(
     }
     assert totals == {hub: (300, 120) for hub in HUBS}
     assert _count(collected, "applied") == expected
+
+
+async def _round_trip(bootstrap: str, state: bytes) -> dict[int, Checkpoint]:
+    suffix = uuid.uuid4().hex[:8]
+    topics = TopicNames(
+        events=f"hub-events-{suffix}",
+        dlq=f"dlq-{suffix}",
+        status=f"status-{suffix}",
+        checkpoints=f"checkpoints-{suffix}",
+    )
+    await ensure_topics(bootstrap, topics, partitions=4)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, acks="all", max_request_size=MAX_CHECKPOINT_BYTES
+    )
+    await producer.start()
+    try:
+        await write_checkpoints(producer, topics.checkpoints, "g", [Checkpoint(2, 1234, state)])
+    finally:
+        await producer.stop()
+    return await read_checkpoints(bootstrap, topics.checkpoints, "g", {0, 1, 2, 3})
+
+
+def test_a_checkpoint_of_national_size_is_stored_and_read_back(kafka_bootstrap: str) -> None:
+    # A partition of a 2,000-hub network holds ≈ 1.7 MB after 2 h: over Kafka's 1 MB default.
+    state = random.Random(7).randbytes(5 * 1024 * 1024)
+    found = asyncio.run(_round_trip(kafka_bootstrap, state))
+    assert list(found) == [2]
+    assert found[2].next_offset == 1234
+    assert found[2].state == state
