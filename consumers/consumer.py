@@ -4,7 +4,8 @@
       → DLQ records produced (acks=all) → offsets committed
       (the next getmany runs while the worker thread applies; a change of assignment or an
       error drops that prefetched batch and seeks back to the first offset not yet applied)
-    every checkpoint_interval_s: engine state per partition → hub-state-checkpoints (acks=all)
+    every checkpoint_interval_s: engine state per partition → hub-state-checkpoints (acks=all),
+      one partition per poll so that the checkpoints spread over successive batches
     on assignment: load each new partition's checkpoint, seek to its offset, replay to the end
       before the partition counts as caught up (alerting waits for that)
     on revocation: checkpoint, commit, forget the partition's hubs
@@ -87,8 +88,8 @@ class HubEventConsumer:
         self.lock = asyncio.Lock()  # engine access from this loop vs. the evaluation tick
         self._consumer: Any = None
         self._producer: Any = None
-        self._last_checkpoint = time.monotonic()
         self._checkpointed_offsets: dict[int, int] = {}
+        self._checkpointed_at: dict[int, float] = {}  # monotonic time, per partition
         self.last_poll_monotonic = 0.0
         self._was_caught_up = False
         self._prefetched: _Fetched | None = None
@@ -190,8 +191,9 @@ class HubEventConsumer:
         if self.caught_up != self._was_caught_up:
             self._was_caught_up = self.caught_up
             log.info("caught up: %s (next offsets %s)", self.caught_up, self.next_offsets)
-        if time.monotonic() - self._last_checkpoint >= self.checkpoint_interval_s:
-            await self._checkpoint(self.assigned)
+        due = self._oldest_checkpoint_due()
+        if due is not None:
+            await self._checkpoint({due})
         return outcome
 
     async def _fetch(self) -> _Fetched:
@@ -272,9 +274,24 @@ class HubEventConsumer:
 
     # -- state: checkpoints, recovery, rebalance -------------------------------------------
 
+    def _oldest_checkpoint_due(self) -> int | None:
+        """The partition whose checkpoint is oldest, once older than ``checkpoint_interval_s``.
+
+        One partition per poll: their checkpoints spread over successive batches instead of
+        stalling the loop for all partitions at once (≈ 30 ms and 1.7 MB each at national scale).
+        """
+        now = time.monotonic()
+        ages = {p: now - self._checkpointed_at.get(p, now) for p in self.assigned}
+        oldest = max(ages, key=lambda p: ages[p], default=None)
+        if oldest is None or ages[oldest] < self.checkpoint_interval_s:
+            return None
+        return oldest
+
     async def _checkpoint(self, partitions: set[int]) -> None:
         """Store the state of ``partitions`` whose offset moved since their last checkpoint."""
-        self._last_checkpoint = time.monotonic()
+        now = time.monotonic()
+        for partition in partitions:
+            self._checkpointed_at[partition] = now
         moved = [
             p
             for p in sorted(partitions)
@@ -319,6 +336,7 @@ class HubEventConsumer:
             self.next_offsets.pop(partition, None)
             self.catch_up_targets.pop(partition, None)
             self._checkpointed_offsets.pop(partition, None)
+            self._checkpointed_at.pop(partition, None)
         log.info("released partitions %s", sorted(partitions))
 
     async def recover(self, partitions: set[int]) -> None:
@@ -349,6 +367,7 @@ class HubEventConsumer:
                 if found is not None:
                     self._checkpointed_offsets[tp.partition] = start
                 self.next_offsets[tp.partition] = start
+                self._checkpointed_at[tp.partition] = time.monotonic()
                 self.catch_up_targets[tp.partition] = ends[tp]
             self.assigned = set(partitions)  # only now: readiness must not count unrecovered ones
             self._epoch += 1
