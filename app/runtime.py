@@ -35,7 +35,7 @@ from app.settings import Settings
 from consumers.consumer import HubEventConsumer
 from consumers.metrics import PipelineMetrics
 from consumers.network_view import NetworkView, publish_states
-from consumers.producing import produce_grouped
+from consumers.producing import GroupedProducer
 from consumers.topics import TopicNames, ensure_topics
 from core.config import RiskConfig
 from core.engine import HUB_STATE_SCHEMA, Engine, network_signals
@@ -86,6 +86,7 @@ class Runtime:
         )
         self.snapshot = Snapshot(HUB_STATE_SCHEMA_EMPTY(), empty_signals(), None)
         self.producer: Any = None
+        self.events_producer: GroupedProducer | None = None  # HTTP ingest, over ``producer``
         self.consumer: HubEventConsumer | None = None
         self.network: NetworkView | None = None
         self.alerts: AlertService | None = None
@@ -116,12 +117,10 @@ class Runtime:
         if not events:
             return
         records = [(event.hub_id.encode(), event.to_record()) for event in events]
+        assert self.events_producer is not None
         try:
-            await produce_grouped(
-                self.producer,
-                self.topics.events,
-                records,
-                timeout_s=self.settings.produce_timeout_s,
+            await self.events_producer.send(
+                self.topics.events, records, timeout_s=self.settings.produce_timeout_s
             )
         except (KafkaError, TimeoutError) as error:
             raise BrokerUnavailableError(str(error) or error.__class__.__name__) from error
@@ -195,6 +194,7 @@ class Runtime:
             max_batch_size=256 * 1024,
         )
         await self.producer.start()
+        self.events_producer = GroupedProducer(self.producer)
         self.network = NetworkView(bootstrap=settings.kafka_bootstrap, topic=self.topics.status)
         await self.network.start()
         self.consumer = HubEventConsumer(

@@ -11,102 +11,43 @@ split the time into joining and rebuilding.
 
 from __future__ import annotations
 
-import os
 import re
-import signal
 import subprocess
-import sys
 import time
 import uuid
 from collections import Counter
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from app.local_kafka import free_port
-from bench.common import REPO_ROOT, BenchError, peak_rss_mb, progress
+from app.local_service import LocalService
+from bench.common import BenchError, peak_rss_mb, progress
 
 ADMIN_KEY = "bench-admin-key"
 CHECKPOINT_INTERVAL_S = 5.0
 _ASSIGNED = re.compile(r"recovered in ([0-9.]+) s")
 
 
-@dataclass
-class ServiceProcess:
-    """One service process with its own topics' names, group and SQLite file."""
-
-    url: str
-    env: dict[str, str]
-    log_path: Path
-    process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "app.cli", "serve"],
-                cwd=REPO_ROOT,
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-
-    def wait_ready(self, timeout_s: float) -> float:
-        """Seconds until ``/readyz`` answers 200."""
-        started = time.monotonic()
-        while time.monotonic() - started < timeout_s:
-            assert self.process is not None
-            if self.process.poll() is not None:
-                raise BenchError(f"service exited:\n{self.log_path.read_text()[-3000:]}")
-            try:
-                if httpx.get(self.url + "/readyz", timeout=2).status_code == 200:
-                    return time.monotonic() - started
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise BenchError(f"service not ready in {timeout_s:.0f} s; log: {self.log_path}")
-
-    def peak_rss_mb(self) -> float:
-        return peak_rss_mb(self.process.pid) if self.process is not None else 0.0
-
-    def kill(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait()
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
-
 def service(
     bootstrap: str, events_topic: str, hubs_file: Path, workdir: Path, **settings: str
-) -> ServiceProcess:
+) -> LocalService:
     """A service (not started) consuming ``events_topic`` with topics and a group of its own."""
-    suffix = uuid.uuid4().hex[:8]
-    port = free_port()
-    env = {
-        **os.environ,
-        "PEAKWATCH_KAFKA_BOOTSTRAP": bootstrap,
-        "PEAKWATCH_HTTP_PORT": str(port),
-        "PEAKWATCH_HUBS_FILE": str(hubs_file),
-        "PEAKWATCH_ADMIN_KEY": ADMIN_KEY,
-        "PEAKWATCH_DB_URL": f"sqlite+aiosqlite:///{workdir / f'peakwatch-{suffix}.db'}",
-        "PEAKWATCH_EVENTS_TOPIC": events_topic,
-        "PEAKWATCH_DLQ_TOPIC": f"{events_topic}-dlq-{suffix}",
-        "PEAKWATCH_STATUS_TOPIC": f"{events_topic}-status-{suffix}",
-        "PEAKWATCH_CHECKPOINT_TOPIC": f"{events_topic}-checkpoints-{suffix}",
-        "PEAKWATCH_CONSUMER_GROUP": f"bench-{suffix}",
-        "PEAKWATCH_EVENTS_PARTITIONS": "12",
-        "PEAKWATCH_LOG_LEVEL": "INFO",
-        **{f"PEAKWATCH_{key.upper()}": value for key, value in settings.items()},
-    }
-    return ServiceProcess(f"http://127.0.0.1:{port}", env, workdir / f"service-{suffix}.log")
+    return LocalService.isolated(
+        bootstrap,
+        hubs_file,
+        workdir,
+        admin_key=ADMIN_KEY,
+        events_topic=events_topic,
+        settings={
+            "PEAKWATCH_EVENTS_PARTITIONS": "12",
+            **{f"PEAKWATCH_{key.upper()}": value for key, value in settings.items()},
+        },
+    )
+
+
+def _peak_rss_mb(served: LocalService) -> float:
+    return peak_rss_mb(served.process.pid) if served.process is not None else 0.0
 
 
 def recovery(bootstrap: str, topic: str, hubs_file: Path, workdir: Path) -> dict[str, Any]:
@@ -121,16 +62,16 @@ def recovery(bootstrap: str, topic: str, hubs_file: Path, workdir: Path) -> dict
     )
     served.start()
     try:
-        cold_s = served.wait_ready(timeout_s=600)
+        cold_s = served.wait(timeout_s=600)
         progress(f"recovery: cold replay of the 2 h topic ready in {cold_s:.1f} s; checkpointing")
         time.sleep(CHECKPOINT_INTERVAL_S * 2 + 1)  # a checkpoint at the end of the topic
-        cold_rss = served.peak_rss_mb()
+        cold_rss = _peak_rss_mb(served)
         served.kill()
         served.start()
-        warm_s = served.wait_ready(timeout_s=300)
+        warm_s = served.wait(timeout_s=300)
         progress(f"recovery: after kill -9, ready again in {warm_s:.1f} s")
         rebuilt = _ASSIGNED.findall(served.log_path.read_text(errors="replace"))
-        warm_rss = served.peak_rss_mb()
+        warm_rss = _peak_rss_mb(served)
     finally:
         served.stop()
     return {
@@ -167,7 +108,7 @@ def http_ingest(
         encoding="utf-8",
     )
     try:
-        served.wait_ready(timeout_s=120)
+        served.wait(timeout_s=120)
         events = len(body_file.read_text(encoding="utf-8").split('"event_id"')) - 1
         answer = httpx.post(
             served.url + "/v1/events",
@@ -187,7 +128,7 @@ def http_ingest(
             timeout=seconds + 60,
             check=True,
         )  # fmt: skip
-        rss = served.peak_rss_mb()
+        rss = _peak_rss_mb(served)
     finally:
         served.stop()
     report = finished.stdout

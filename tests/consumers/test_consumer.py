@@ -22,6 +22,18 @@ from tests.consumers.test_faults import HUBS, REGISTRY, _events, _produce
 pytestmark = pytest.mark.integration
 
 
+async def _topics(bootstrap: str, suffix: str) -> TopicNames:
+    """Four topics of this test's own, created."""
+    topics = TopicNames(
+        events=f"hub-events-{suffix}",
+        dlq=f"dlq-{suffix}",
+        status=f"status-{suffix}",
+        checkpoints=f"checkpoints-{suffix}",
+    )
+    await ensure_topics(bootstrap, topics, partitions=4)
+    return topics
+
+
 class _FailsOnce:
     """A registry that raises on its ``fail_at``-th read: a batch whose processing crashes."""
 
@@ -39,13 +51,7 @@ class _FailsOnce:
 
 async def _consume_all(bootstrap: str, expected: int) -> tuple[Engine, CollectorRegistry]:
     suffix = uuid.uuid4().hex[:8]
-    topics = TopicNames(
-        events=f"hub-events-{suffix}",
-        dlq=f"dlq-{suffix}",
-        status=f"status-{suffix}",
-        checkpoints=f"checkpoints-{suffix}",
-    )
-    await ensure_topics(bootstrap, topics, partitions=4)
+    topics = await _topics(bootstrap, suffix)
     await _produce(bootstrap, topics.events, list(_events(0, 30)))
     registry = parse_hubs(REGISTRY)
     engine = Engine(registry)
@@ -92,14 +98,7 @@ def test_a_batch_that_fails_is_applied_on_retry_and_nothing_is_skipped(
 
 
 async def _round_trip(bootstrap: str, state: bytes) -> dict[int, Checkpoint]:
-    suffix = uuid.uuid4().hex[:8]
-    topics = TopicNames(
-        events=f"hub-events-{suffix}",
-        dlq=f"dlq-{suffix}",
-        status=f"status-{suffix}",
-        checkpoints=f"checkpoints-{suffix}",
-    )
-    await ensure_topics(bootstrap, topics, partitions=4)
+    topics = await _topics(bootstrap, uuid.uuid4().hex[:8])
     producer = AIOKafkaProducer(
         bootstrap_servers=bootstrap, acks="all", max_request_size=MAX_CHECKPOINT_BYTES
     )

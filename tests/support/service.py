@@ -3,87 +3,33 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
 import sys
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from app.local_kafka import free_port
+from app.local_service import REPO_ROOT, LocalService
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 ADMIN_KEY = "test-admin-key"
 
 
 @dataclass
-class Service:
-    """One service process; ``url`` answers once it is ready."""
+class Service(LocalService):
+    """One service process for a test; ``start`` returns once it is ready."""
 
-    url: str
-    admin_key: str
-    env: dict[str, str]
-    log_path: Path
-    process: subprocess.Popen[bytes] | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    admin_key: str = ADMIN_KEY
 
     def start(self, *, wait_ready: bool = True, timeout_s: float = 60.0) -> None:
         """Start the process and wait for /healthz (and /readyz with ``wait_ready``)."""
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "app.cli", "serve"],
-                cwd=REPO_ROOT,
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        path = "/readyz" if wait_ready else "/healthz"
-        deadline = time.monotonic() + timeout_s
-        last = "no answer"
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"service exited with {self.process.returncode}:\n{self.log()}")
-            try:
-                answer = httpx.get(self.url + path, timeout=2)
-                if answer.status_code == 200:
-                    return
-                last = f"{answer.status_code} {answer.text}"
-            except httpx.HTTPError as error:
-                last = repr(error)
-            time.sleep(0.3)
-        raise RuntimeError(
-            f"service not up at {self.url}{path} within {timeout_s} s (last answer: {last}):\n"
-            f"{self.log()}"
-        )
-
-    def stop(self) -> None:
-        """SIGTERM and wait (a clean shutdown checkpoints and leaves the group)."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.process = None
-
-    def kill(self) -> None:
-        """SIGKILL: no checkpoint, no commit, no goodbye."""
-        if self.process is not None:
-            self.process.kill()
-            self.process.wait()
-        self.process = None
-
-    def log(self) -> str:
-        """The last lines of the service's log."""
-        return self.log_path.read_text(errors="replace")[-4000:]
+        super().start()
+        self.wait("/readyz" if wait_ready else "/healthz", timeout_s=timeout_s)
 
     def client(self, key: str | None = None) -> httpx.Client:
         """An HTTP client with a bearer key (the admin key by default)."""
@@ -106,31 +52,16 @@ def make_service(
     suffix = name or uuid.uuid4().hex[:8]
     hubs_file = tmp_path / f"hubs-{suffix}.jsonl"
     hubs_file.write_text(hubs_jsonl, encoding="utf-8")
-    port = free_port()
-    env = {
-        **os.environ,
-        "PEAKWATCH_KAFKA_BOOTSTRAP": bootstrap,
-        "PEAKWATCH_HTTP_PORT": str(port),
-        "PEAKWATCH_HUBS_FILE": str(hubs_file),
-        "PEAKWATCH_ADMIN_KEY": ADMIN_KEY,
-        "PEAKWATCH_DB_URL": f"sqlite+aiosqlite:///{tmp_path / f'peakwatch-{suffix}.db'}",
-        "PEAKWATCH_EVENTS_TOPIC": f"hub-events-{suffix}",
-        "PEAKWATCH_DLQ_TOPIC": f"hub-events-dlq-{suffix}",
-        "PEAKWATCH_STATUS_TOPIC": f"hub-status-{suffix}",
-        "PEAKWATCH_CHECKPOINT_TOPIC": f"hub-state-checkpoints-{suffix}",
-        "PEAKWATCH_CONSUMER_GROUP": f"peakwatch-{suffix}",
+    settings = {
         "PEAKWATCH_EVENTS_PARTITIONS": "4",
         "PEAKWATCH_EVALUATE_INTERVAL_S": "0.5",
         "PEAKWATCH_CHECKPOINT_INTERVAL_S": "1.0",
         **(overrides or {}),
     }
-    return Service(
-        url=f"http://127.0.0.1:{port}",
-        admin_key=ADMIN_KEY,
-        env=env,
-        log_path=tmp_path / f"service-{suffix}.log",
-        extra={"suffix": suffix, "hubs_file": hubs_file},
+    local = LocalService.isolated(
+        bootstrap, hubs_file, tmp_path, admin_key=ADMIN_KEY, suffix=suffix, settings=settings
     )
+    return Service(url=local.url, env=local.env, log_path=local.log_path)
 
 
 def hub_line(hub_id: str, carrier: str, **fields: Any) -> str:
