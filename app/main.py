@@ -6,14 +6,14 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Response
-from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
 
 from alerts.config import AlertingConfig
 from alerts.service import AlertService
 from alerts.store.db import open_database
 from app.api.routes import alerts, board, events, health, hubs, keys, network
+from app.api.routes import metrics as scrape
 from app.keys import KeyStore
 from app.metrics import SnapshotCollector, install_http_metrics
 from app.runtime import Runtime, load_registry
@@ -39,6 +39,7 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         database = await open_database(settings.db_url)
+        app.state.db = database  # the hub registry's rows and change history (routes/hubs.py)
         admin_key = settings.admin_key.get_secret_value() if settings.admin_key else None
         app.state.keys = KeyStore(database.engine, admin_key=admin_key)
         runtime.alerts = await AlertService.open(
@@ -69,11 +70,6 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.runtime = runtime
     metrics.register(SnapshotCollector(lambda: runtime.snapshot))
     install_http_metrics(app, metrics)
-    for module in (health, events, hubs, network, alerts, keys, board):
+    for module in (health, events, hubs, network, alerts, keys, board, scrape):
         app.include_router(module.router)
-
-    @app.get("/metrics", include_in_schema=False)
-    async def prometheus_metrics() -> Response:
-        return Response(generate_latest(metrics), media_type=CONTENT_TYPE_LATEST)
-
     return app

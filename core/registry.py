@@ -1,8 +1,12 @@
 """The hub registry: which hubs exist, whose they are, where, and how much they can hold.
 
+HubSpec                     one hub as stored (hubs file, registry rows); 0 capacity = not rated
+HubRegistration             the body of ``PUT /v1/hubs/{hub_id}``: both capacities must be > 0
 parse_hubs(text)            JSON lines -> registry frame (HUB_SCHEMA)
 upsert_hub(registry, hub)   registry frame with one hub added or replaced
 check_events(events, reg)   events whose hub is registered and belongs to their carrier
+
+Who may register or change which hub, and the ``key_node`` flag, is ``core.registration``.
 """
 
 from __future__ import annotations
@@ -69,6 +73,29 @@ class HubSpec(BaseModel):
     storage_capacity: Annotated[int, Field(ge=0, description="parcels the site can hold")]
     sort_capacity_per_hour: Annotated[int, Field(ge=0)]
     key_node: bool = False
+
+
+# Upper bounds of a hub registered over the API: far above the largest real sites (a few
+# million parcels on hand, some hundred thousand sorted an hour), low enough that a capacity
+# cannot be raised until the hub's overflow alerts could never fire.
+MAX_STORAGE_CAPACITY = 100_000_000
+MAX_SORT_CAPACITY_PER_HOUR = 10_000_000
+
+
+class HubRegistration(HubSpec):
+    """The body of ``PUT /v1/hubs/{hub_id}``: a hub as it is registered or changed over the API.
+
+    Both capacities must be > 0: a hub with 0 would not be rated and its overflow and sorting
+    alerts would vanish. The hubs file (the operator's) still loads 0 as "not rated".
+    """
+
+    storage_capacity: Annotated[
+        int,
+        Field(gt=0, le=MAX_STORAGE_CAPACITY, description="parcels the site can hold; > 0"),
+    ]
+    sort_capacity_per_hour: Annotated[
+        int, Field(gt=0, le=MAX_SORT_CAPACITY_PER_HOUR, description="parcels sorted an hour; > 0")
+    ]
 
 
 def empty_registry() -> pl.DataFrame:

@@ -1,4 +1,5 @@
-"""The hub registry: parsing the hubs file, upserts, and checking events against it."""
+"""The hub registry: parsing the hubs file, upserts, checking events against it, and the
+capacity rules of a registration over the API."""
 
 from __future__ import annotations
 
@@ -6,10 +7,19 @@ import json
 
 import polars as pl
 import pytest
+from pydantic import ValidationError
 
 from core.errors import ConfigError
 from core.events import decode_batch
-from core.registry import HubSpec, check_events, parse_hubs, upsert_hub
+from core.registry import (
+    MAX_SORT_CAPACITY_PER_HOUR,
+    MAX_STORAGE_CAPACITY,
+    HubRegistration,
+    HubSpec,
+    check_events,
+    parse_hubs,
+    upsert_hub,
+)
 
 HUB = {
     "hub_id": "ZTO-HZ01",
@@ -70,3 +80,31 @@ def test_events_of_unknown_hubs_or_other_carriers_are_rejected() -> None:
         (2, "hub_id", "must be a registered hub"),
     ]
     assert rejects.schema["index"] == pl.UInt32()
+
+
+def test_the_hubs_file_still_loads_a_hub_without_capacity_as_not_rated() -> None:
+    registry = parse_hubs(json.dumps({**HUB, "storage_capacity": 0, "sort_capacity_per_hour": 0}))
+    assert registry.row(0, named=True)["storage_capacity"] == 0
+
+
+@pytest.mark.parametrize("field", ["storage_capacity", "sort_capacity_per_hour"])
+@pytest.mark.parametrize("value", [0, -5])
+def test_a_registration_needs_both_capacities_above_zero(field: str, value: int) -> None:
+    with pytest.raises(ValidationError) as raised:
+        HubRegistration.model_validate({**HUB, field: value})
+    (error,) = raised.value.errors()
+    assert error["loc"] == (field,)
+    assert error["msg"] == "Input should be greater than 0"
+
+
+@pytest.mark.parametrize(
+    ("field", "limit"),
+    [
+        ("storage_capacity", MAX_STORAGE_CAPACITY),
+        ("sort_capacity_per_hour", MAX_SORT_CAPACITY_PER_HOUR),
+    ],
+)
+def test_a_registration_cannot_raise_capacity_beyond_any_real_site(field: str, limit: int) -> None:
+    assert HubRegistration.model_validate({**HUB, field: limit}).model_dump()[field] == limit
+    with pytest.raises(ValidationError, match=field):
+        HubRegistration.model_validate({**HUB, field: limit + 1})

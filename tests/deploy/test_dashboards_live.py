@@ -1,10 +1,12 @@
 """Every Grafana panel shows data for the running service while the simulator feeds it.
 
 A real Prometheus (Debian's) scrapes the service's /metrics every second with the project's
-recording and alerting rules loaded, as a production Prometheus would; then every query of every
-panel, and every dashboard variable, must return samples.
+recording and alerting rules loaded and a scrape credential, as a production Prometheus would;
+then every query of every panel, and every dashboard variable, must return samples.
 
-``service_url`` is the suite's running peakwatch service, fed by the simulator (tests/support).
+``fed_service`` is the suite's running peakwatch service, fed by the simulator (tests/support).
+Prometheus sends its ``PEAKWATCH_METRICS_TOKEN`` when it has one, else its admin key (the
+credential a service without a token accepts besides regulator keys).
 """
 
 from __future__ import annotations
@@ -18,16 +20,23 @@ import pytest
 from tests.deploy.conftest import RULE_FILES
 from tests.deploy.panel_queries import empty_queries
 from tests.support.prometheus import Prometheus, running_prometheus
+from tests.support.service import Service
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def prometheus(service_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prometheus]:
-    """Prometheus scraping the service, as job ``peakwatch``."""
+def prometheus(
+    fed_service: Service, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Prometheus]:
+    """Prometheus scraping the service with a credential, as job ``peakwatch``."""
     workdir = tmp_path_factory.mktemp("prometheus-live")
+    token = fed_service.env.get("PEAKWATCH_METRICS_TOKEN") or fed_service.admin_key
     with running_prometheus(
-        [f"{service_url.rstrip('/')}/metrics"], workdir=workdir, rule_files=RULE_FILES
+        [f"{fed_service.url}/metrics"],
+        workdir=workdir,
+        rule_files=RULE_FILES,
+        bearer_token=token,
     ) as prometheus:
         prometheus.wait_for_scrape()
         yield prometheus

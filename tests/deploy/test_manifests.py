@@ -33,8 +33,8 @@ def of_kind(resources: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
     return [r for r in resources if r["kind"] == kind]
 
 
-def one(resources: list[dict[str, Any]], kind: str) -> dict[str, Any]:
-    (found,) = of_kind(resources, kind)
+def one(resources: list[dict[str, Any]], kind: str, name: str | None = None) -> dict[str, Any]:
+    (found,) = [r for r in of_kind(resources, kind) if name in (None, r["metadata"]["name"])]
     return found
 
 
@@ -111,7 +111,7 @@ def test_the_service_runs_hardened_with_probes_and_limits(
 
 def test_prod_scales_with_a_shared_store_and_ships_no_secret(built_overlays: Resources) -> None:
     prod = built_overlays["prod"]
-    assert not of_kind(prod, "Secret"), "prod must not carry a Secret: create it out of band"
+    assert not of_kind(prod, "Secret"), "prod must not carry a Secret: create them out of band"
     autoscaler = one(prod, "HorizontalPodAutoscaler")
     events = next(t for t in of_kind(prod, "KafkaTopic") if t["metadata"]["name"] == "hub-events")
     assert 2 <= autoscaler["spec"]["minReplicas"] <= autoscaler["spec"]["maxReplicas"]
@@ -120,6 +120,9 @@ def test_prod_scales_with_a_shared_store_and_ships_no_secret(built_overlays: Res
     example = load_yaml(K8S / "overlays" / "prod" / "peakwatch-secret.example.yaml")
     assert example["stringData"]["PEAKWATCH_DB_URL"].startswith("postgresql+asyncpg://")
     assert "REPLACE_ME" in example["stringData"]["PEAKWATCH_ADMIN_KEY"]
+    metrics = load_yaml(K8S / "overlays" / "prod" / "peakwatch-metrics-secret.example.yaml")
+    assert metrics["metadata"]["name"] == "peakwatch-metrics"
+    assert metrics["stringData"]["token"] == "REPLACE_ME"
 
 
 def test_dev_runs_one_replica_on_sqlite_with_an_example_secret(built_overlays: Resources) -> None:
@@ -128,7 +131,7 @@ def test_dev_runs_one_replica_on_sqlite_with_an_example_secret(built_overlays: R
     deployment = one(dev, "Deployment")
     assert deployment["spec"]["replicas"] == 1
     assert deployment["spec"]["strategy"]["type"] == "Recreate"
-    secret = one(dev, "Secret")["stringData"]
+    secret = one(dev, "Secret", "peakwatch")["stringData"]
     assert secret["PEAKWATCH_DB_URL"].startswith("sqlite+aiosqlite:////var/lib/peakwatch/")
     assert "not-a-secret" in secret["PEAKWATCH_ADMIN_KEY"]
 
@@ -146,6 +149,27 @@ def test_service_monitor_scrapes_the_service_port(built_overlays: Resources, ove
         assert re.fullmatch(r"\d+s", endpoint["interval"])
     # The job label is the Service's name; the rules and boards select job="peakwatch".
     assert service["metadata"]["name"] == "peakwatch"
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_prometheus_scrapes_with_the_token_the_pods_accept(
+    built_overlays: Resources, overlay: str
+) -> None:
+    # /metrics answers only with a scrape credential: the ServiceMonitor sends, as a bearer
+    # token, the very Secret key the container reads as PEAKWATCH_METRICS_TOKEN.
+    resources = built_overlays[overlay]
+    (container,) = one(resources, "Deployment")["spec"]["template"]["spec"]["containers"]
+    env = {variable["name"]: variable for variable in container.get("env", [])}
+    token_ref = env["PEAKWATCH_METRICS_TOKEN"]["valueFrom"]["secretKeyRef"]
+    assert token_ref.get("optional") is not True, "a pod without the token must not start"
+    assert token_ref["name"] != "peakwatch", "Prometheus must not need the admin key's Secret"
+    for endpoint in one(resources, "ServiceMonitor")["spec"]["endpoints"]:
+        authorization = endpoint["authorization"]
+        assert authorization["type"] == "Bearer"
+        assert authorization["credentials"] == {"name": token_ref["name"], "key": token_ref["key"]}
+    if overlay == "dev":
+        secret = one(resources, "Secret", token_ref["name"])
+        assert "not-a-secret" in secret["stringData"][token_ref["key"]]
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)

@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from core.levels import WARNING_LEVELS
 from core.signals import RULES
@@ -44,6 +46,26 @@ def promtool(*args: str) -> subprocess.CompletedProcess[str]:
 @pytest.mark.integration
 def test_promtool_accepts_the_rule_files() -> None:
     done = promtool("check", "rules", *map(str, RULE_FILES))
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.mark.integration
+def test_the_example_prometheus_config_scrapes_with_a_bearer_token(tmp_path: Path) -> None:
+    example = PROMETHEUS / "prometheus.example.yml"
+    config = load_yaml(example)
+    (job,) = config["scrape_configs"]
+    assert job["job_name"] == "peakwatch"
+    assert job["metrics_path"] == "/metrics"
+    assert job["authorization"]["type"] == "Bearer"
+    # promtool checks every referenced file: the token file and the rules, here in tmp_path.
+    token = tmp_path / "peakwatch-metrics.token"
+    token.write_text("example-token-0123456789", encoding="utf-8")
+    job["authorization"]["credentials_file"] = str(token)
+    config["rule_files"] = [str(PROMETHEUS / name) for name in config["rule_files"]]
+    assert {Path(name).name for name in config["rule_files"]} == {p.name for p in RULE_FILES}
+    checked = tmp_path / "prometheus.yml"
+    checked.write_text(yaml.safe_dump(config), encoding="utf-8")
+    done = promtool("check", "config", str(checked))
     assert done.returncode == 0, done.stdout + done.stderr
 
 

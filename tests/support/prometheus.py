@@ -7,6 +7,10 @@
 It listens on a free 127.0.0.1 port, scrapes the given targets every second under the job name
 ``peakwatch`` (the name the dashboards and rules expect), evaluates the given rule files every
 second, keeps its data in ``workdir`` and is stopped when the block ends.
+
+``/metrics`` of peakwatch needs a scrape credential: pass ``bearer_token=`` (the service's
+``PEAKWATCH_METRICS_TOKEN``, or an admin or regulator key). Prometheus reads it from a file, as
+deploy/prometheus/prometheus.example.yml does.
 """
 
 from __future__ import annotations
@@ -42,8 +46,12 @@ def scrape_config(
     job: str = "peakwatch",
     interval_s: float = 1.0,
     rule_files: Sequence[Path] = (),
+    credentials_file: Path | None = None,
 ) -> dict[str, Any]:
-    """A Prometheus configuration scraping ``targets`` (URLs or ``host:port``) as one job."""
+    """A Prometheus configuration scraping ``targets`` (URLs or ``host:port``) as one job.
+
+    ``credentials_file``: a file holding the bearer token sent with every scrape.
+    """
     if not targets:
         raise ValueError("at least one scrape target is needed")
     parsed = [urlsplit(t if "://" in t else f"http://{t}") for t in targets]
@@ -52,6 +60,17 @@ def scrape_config(
     if len(paths) != 1 or len(schemes) != 1:
         raise ValueError(f"targets of one job share scheme and path: {list(targets)}")
     interval = f"{int(interval_s * 1000)}ms"
+    job_config: dict[str, Any] = {
+        "job_name": job,
+        "scheme": schemes.pop(),
+        "metrics_path": paths.pop(),
+        "static_configs": [{"targets": [p.netloc for p in parsed]}],
+    }
+    if credentials_file is not None:
+        job_config["authorization"] = {
+            "type": "Bearer",
+            "credentials_file": str(credentials_file.resolve()),
+        }
     return {
         "global": {
             "scrape_interval": interval,
@@ -59,14 +78,7 @@ def scrape_config(
             "evaluation_interval": interval,
         },
         "rule_files": [str(path.resolve()) for path in rule_files],
-        "scrape_configs": [
-            {
-                "job_name": job,
-                "scheme": schemes.pop(),
-                "metrics_path": paths.pop(),
-                "static_configs": [{"targets": [p.netloc for p in parsed]}],
-            }
-        ],
+        "scrape_configs": [job_config],
     }
 
 
@@ -174,11 +186,26 @@ def running_prometheus(
     rule_files: Sequence[Path] = (),
     job: str = "peakwatch",
     interval_s: float = 1.0,
+    bearer_token: str | None = None,
 ) -> Iterator[Prometheus]:
-    """Start Prometheus scraping ``targets`` with ``rule_files``; stop it when the block ends."""
+    """Start Prometheus scraping ``targets`` with ``rule_files``; stop it when the block ends.
+
+    ``bearer_token``: sent with every scrape (written to a file only this user can read).
+    """
     workdir.mkdir(parents=True, exist_ok=True)
     config_path = workdir / "prometheus.yml"
-    config = scrape_config(targets, job=job, interval_s=interval_s, rule_files=rule_files)
+    credentials_file = None
+    if bearer_token is not None:
+        credentials_file = workdir / "scrape.token"
+        credentials_file.touch(mode=0o600)
+        credentials_file.write_text(bearer_token, encoding="utf-8")
+    config = scrape_config(
+        targets,
+        job=job,
+        interval_s=interval_s,
+        rule_files=rule_files,
+        credentials_file=credentials_file,
+    )
     config_path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     port = free_port()
     prometheus = Prometheus(url=f"http://127.0.0.1:{port}", workdir=workdir)
