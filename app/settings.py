@@ -40,6 +40,11 @@ class Settings(BaseSettings):
     http_port: int = Field(8000, ge=0, le=65535)
     public_url: str = Field("", description="base URL in alert links; default http://host:port")
     admin_key: SecretStr | None = Field(None, description="an admin API key accepted from start")
+    metrics_token: SecretStr | None = Field(
+        None,
+        min_length=16,
+        description="bearer token Prometheus sends to GET /metrics; unset: admin/regulator keys",
+    )
     max_body_bytes: int = Field(16 * 1024 * 1024, ge=1024)
     max_batch_events: int = Field(10_000, ge=1)
     produce_timeout_s: float = Field(10.0, gt=0, description="Kafka must take a batch within this")

@@ -6,6 +6,8 @@ silences          matchers and the wall-clock window they mute
 outbox            every notification, recorded before it is sent, with its delivery state
 notification_log  every message actually sent (group interval and rate limits read it)
 api_keys          the app's API keys, stored as SHA-256 hashes
+hub_registry      hubs changed over the API: the current spec per hub (alerts.store.registry)
+hub_registry_changes  every registry change: who, when, before, after
 """
 
 from __future__ import annotations
@@ -195,3 +197,32 @@ class ApiKeyRow(Base):
     carrier: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+
+
+class HubRegistryRow(Base):
+    """A hub's current spec, as last changed over the API."""
+
+    __tablename__ = "hub_registry"
+
+    hub_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    carrier: Mapped[str] = mapped_column(String(16))
+    spec: Mapped[dict[str, Any]] = mapped_column(JSON)
+    version: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime]
+    updated_by: Mapped[str] = mapped_column(String(128))
+
+
+class HubRegistryChangeRow(Base):
+    """One change of one hub: who, when (wall clock), the spec before (None: new) and after."""
+
+    __tablename__ = "hub_registry_changes"
+    __table_args__ = (Index("ix_hub_registry_changes_hub_id_id", "hub_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    hub_id: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(128))
+    actor_role: Mapped[str] = mapped_column(String(16))
+    actor_key_id: Mapped[str] = mapped_column(String(128))
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any]] = mapped_column(JSON)
