@@ -7,14 +7,52 @@ behind the watermark), dead-lettered or quarantined.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
 import polars as pl
 
 from core.engine import Engine
-from core.events import REJECT_SCHEMA, decode_batch
+from core.events import (
+    EVENT_SCHEMA,
+    NON_FINITE_RULE,
+    NOT_UTF8_RULE,
+    NUMBER_RANGE_RULE,
+    RECORD,
+    REJECT_SCHEMA,
+    TOO_DEEP_RULE,
+    TOO_LARGE_RULE,
+    DecodedBatch,
+    decode_batch,
+)
 from core.registry import check_events
+
+log = logging.getLogger(__name__)
+
+REASON_CODES = (
+    "malformed",
+    "too_large",
+    "too_deep",
+    "encoding",
+    "decode_error",
+    "schema",
+    "unknown_hub",
+    "carrier_mismatch",
+    "future_ts",
+)
+"""Every ``DeadLetter.reason_code`` (the DLQ header and the ``reason`` label of the DLQ counter)."""
+
+UNDECODABLE_RULE = "could not be decoded (a peakwatch bug: the service log has the trace)"
+# Rules of the whole record, by the prefix of their reason; any other "(record)" is malformed.
+_RECORD_RULE_CODES = (
+    (TOO_LARGE_RULE, "too_large"),
+    (TOO_DEEP_RULE, "too_deep"),
+    (NOT_UTF8_RULE, "encoding"),
+    (NON_FINITE_RULE, "malformed"),
+    (NUMBER_RANGE_RULE, "malformed"),
+    (UNDECODABLE_RULE, "decode_error"),
+)
 
 
 @dataclass(frozen=True)
@@ -34,7 +72,7 @@ class DeadLetter:
     partition: int
     offset: int
     value: bytes
-    reason_code: str  # malformed | schema | unknown_hub | carrier_mismatch | future_ts
+    reason_code: str  # one of REASON_CODES
     field: str
     reason: str
 
@@ -55,7 +93,10 @@ class BatchOutcome:
 
 
 def _reason_code(field_name: str, reason: str) -> str:
-    if field_name == "(record)":
+    for rule, code in _RECORD_RULE_CODES:
+        if reason.startswith(rule):
+            return code
+    if field_name == RECORD:
         return "malformed"
     if field_name == "hub_id" and reason == "must be a registered hub":
         return "unknown_hub"
@@ -70,12 +111,13 @@ def process_batch(
     """Decode ``raw`` in one Polars call, apply the valid events to ``engine``, list the rest.
 
     ``now`` is the wall clock, used only to quarantine events stamped too far in the future.
+    Decoding raises nothing: a record that cannot be decoded becomes a dead letter.
     """
-    decoded = decode_batch(raw.values)
+    decoded = _decode(raw)
     events, unregistered = check_events(decoded.events, registry)
     partitions = pl.Series("partition", raw.partitions, dtype=pl.Int32)
     events = events.with_columns(partitions.gather(events["index"]))
-    result = engine.apply(events, now=now)
+    result = engine.ingest(events, now=now)  # its steps run after the batch (the consumer)
     rejects = pl.concat([decoded.rejects, unregistered, result.quarantined.cast(REJECT_SCHEMA)])  # type: ignore[arg-type]
     outcome = BatchOutcome(applied=result.applied, duplicate=result.duplicate, late=result.late)
     quarantined = set(result.quarantined["index"].to_list())
@@ -91,4 +133,56 @@ def process_batch(
                 reason=reason,
             )
         )
+    if outcome.dead_letters:
+        _log_dead_letters(outcome.dead_letters, total=len(raw.values))
     return outcome
+
+
+def _log_dead_letters(letters: list[DeadLetter], *, total: int) -> None:
+    """One line per batch: how many records went to the DLQ, by reason code, and the first."""
+    counts: dict[str, int] = {}
+    for letter in letters:
+        counts[letter.reason_code] = counts.get(letter.reason_code, 0) + 1
+    first = letters[0]
+    log.warning(
+        "dead-lettered %d of %d records (%s); first: partition %d offset %d, %s: %s",
+        len(letters),
+        total,
+        ", ".join(f"{code} {count}" for code, count in sorted(counts.items())),
+        first.partition,
+        first.offset,
+        first.field,
+        first.reason,
+    )
+
+
+def _decode(raw: RawBatch) -> DecodedBatch:
+    """``decode_batch``; should it ever raise (a bug), the same one record at a time.
+
+    A record the decoder cannot handle is then dead-lettered (``decode_error``) instead of the
+    batch being retried for ever while its partition stands still.
+    """
+    values = raw.values
+    try:
+        return decode_batch(values)
+    except (Exception, pl.exceptions.PanicException):
+        log.exception("decoding a batch of %d records failed: decoding one by one", len(values))
+    events = [pl.DataFrame(schema={"index": pl.UInt32(), **EVENT_SCHEMA})]
+    rejects = [pl.DataFrame(schema=REJECT_SCHEMA)]
+    for index, value in enumerate(values):
+        position = pl.lit(index, dtype=pl.UInt32())
+        try:
+            one = decode_batch([value])
+        except (Exception, pl.exceptions.PanicException) as error:
+            log.exception(
+                "record at partition %d offset %d could not be decoded: dead-lettered",
+                raw.partitions[index],
+                raw.offsets[index],
+            )
+            reason = f"{UNDECODABLE_RULE}, {error.__class__.__name__}"
+            one_reject = {"index": [index], "field": [RECORD], "reason": [reason]}
+            rejects.append(pl.DataFrame(one_reject, schema=REJECT_SCHEMA))
+            continue
+        events.append(one.events.with_columns(index=position))
+        rejects.append(one.rejects.with_columns(index=position))
+    return DecodedBatch(events=pl.concat(events), rejects=pl.concat(rejects))

@@ -1,7 +1,7 @@
 """The service's Kafka topics, created on start when missing.
 
 hub-events             events, key = hub_id (partitions from settings)
-hub-events-dlq         records that broke schema v1, with the reason in headers
+hub-events-dlq         records that broke schema v1, with the reason in headers (64 MiB records)
 hub-status             compacted: each hub's latest state, key = hub_id (the network view)
 hub-state-checkpoints  compacted: engine state per events partition, key = partition number
 """
@@ -26,6 +26,11 @@ MAX_CHECKPOINT_BYTES = 64 * 1024 * 1024
 """A partition's checkpoint is a few MB at national scale (≈ 1.7 MB for 170 hubs and 2 h), over
 Kafka's default 1 MB record limit: the checkpoint topic allows this much."""
 CHECKPOINTS = {**COMPACTED, "max.message.bytes": str(MAX_CHECKPOINT_BYTES)}
+MAX_DEAD_LETTER_BYTES = 64 * 1024 * 1024
+"""The DLQ takes any record ``hub-events`` takes (up to the broker's ``message.max.bytes``, 1 MiB
+by default) plus the peakwatch headers; ``consumers/dlq.py`` truncates anything larger. Equal to
+the producer's ``max_request_size``."""
+DEAD_LETTERS = {"max.message.bytes": str(MAX_DEAD_LETTER_BYTES)}
 
 
 @dataclass(frozen=True)
@@ -38,6 +43,16 @@ class TopicNames:
     checkpoints: str = "hub-state-checkpoints"
 
 
+def topic_specs(names: TopicNames, *, partitions: int, replication_factor: int) -> list[NewTopic]:
+    """The four topics as they are created: partitions, replication and per-topic configs."""
+    return [
+        NewTopic(names.events, partitions, replication_factor),
+        NewTopic(names.dlq, partitions, replication_factor, topic_configs=DEAD_LETTERS),
+        NewTopic(names.status, partitions, replication_factor, topic_configs=COMPACTED),
+        NewTopic(names.checkpoints, partitions, replication_factor, topic_configs=CHECKPOINTS),
+    ]
+
+
 async def ensure_topics(
     bootstrap: str, names: TopicNames, *, partitions: int, replication_factor: int = 1
 ) -> None:
@@ -46,12 +61,7 @@ async def ensure_topics(
     try:
         await admin.start()
         existing = set(await admin.list_topics())
-        wanted = [
-            NewTopic(names.events, partitions, replication_factor),
-            NewTopic(names.dlq, partitions, replication_factor),
-            NewTopic(names.status, partitions, replication_factor, topic_configs=COMPACTED),
-            NewTopic(names.checkpoints, partitions, replication_factor, topic_configs=CHECKPOINTS),
-        ]
+        wanted = topic_specs(names, partitions=partitions, replication_factor=replication_factor)
         missing = [topic for topic in wanted if topic.name not in existing]
         if not missing:
             return
