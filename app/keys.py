@@ -3,7 +3,10 @@
 A key looks like ``pw_<key id>_<secret>``; only its hash is stored. The admin key from
 ``PEAKWATCH_ADMIN_KEY`` is accepted from start (bootstrapping) without being stored.
 Lookups are cached briefly so that ingest at tens of thousands of events per second does not hit
-the database per request; a revoked key stops working within ``CACHE_TTL_S``.
+the database per request; a revoked key stops working within ``CACHE_TTL_S``. Both caches are
+bounded: known keys (``KNOWN_CACHE_SIZE``) and unknown ones (``UNKNOWN_CACHE_SIZE``, so that a
+client retrying one wrong key costs one query per ``CACHE_TTL_S``, while a flood of random keys
+cannot grow memory).
 """
 
 from __future__ import annotations
@@ -12,8 +15,10 @@ import hashlib
 import hmac
 import secrets
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Generic, TypeVar
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -21,6 +26,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.api.deps import Principal, Role
 
 CACHE_TTL_S = 5.0
+KNOWN_CACHE_SIZE = 10_000
+UNKNOWN_CACHE_SIZE = 1_000
 ROLE_PATTERN = "^(admin|regulator|oncall|carrier:[A-Z0-9_]{1,16})$"
 
 
@@ -39,6 +46,46 @@ def parse_role(role: str) -> tuple[Role, str | None]:
     raise ValueError(f"unknown role {role!r}")
 
 
+_V = TypeVar("_V")
+
+
+class TtlCache(Generic[_V]):
+    """At most ``size`` entries, each kept ``ttl_s``; when full, the least recently used goes.
+
+    Time is passed in (monotonic seconds), so tests need no clock.
+    """
+
+    def __init__(self, *, size: int, ttl_s: float) -> None:
+        self.size = size
+        self.ttl_s = ttl_s
+        self._entries: OrderedDict[str, tuple[float, _V]] = OrderedDict()
+
+    def get(self, key: str, now: float) -> _V | None:
+        """The value stored for ``key`` less than ``ttl_s`` ago, else None."""
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        if now - entry[0] >= self.ttl_s:
+            del self._entries[key]
+            return None
+        self._entries.move_to_end(key)
+        return entry[1]
+
+    def put(self, key: str, value: _V, now: float) -> None:
+        """Store ``value``; evict the least recently used entries beyond ``size``."""
+        self._entries[key] = (now, value)
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.size:
+            self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        """Forget everything."""
+        self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
 @dataclass(frozen=True)
 class IssuedKey:
     """A new key: the secret is in ``key`` and is never shown again."""
@@ -55,16 +102,20 @@ class KeyStore:
     def __init__(self, engine: AsyncEngine, *, admin_key: str | None = None) -> None:
         self.engine = engine
         self.admin_hash = hash_key(admin_key) if admin_key else None
-        self._cache: dict[str, tuple[float, Principal | None]] = {}
+        self.known: TtlCache[Principal] = TtlCache(size=KNOWN_CACHE_SIZE, ttl_s=CACHE_TTL_S)
+        self.unknown: TtlCache[bool] = TtlCache(size=UNKNOWN_CACHE_SIZE, ttl_s=CACHE_TTL_S)
 
     async def lookup(self, raw_key: str) -> Principal | None:
         """The principal of a key, or None when it is unknown or revoked."""
         digest = hash_key(raw_key)
         if self.admin_hash is not None and hmac.compare_digest(digest, self.admin_hash):
             return Principal(key_id="bootstrap", role="admin")
-        cached = self._cache.get(digest)
-        if cached is not None and time.monotonic() - cached[0] < CACHE_TTL_S:
-            return cached[1]
+        now = time.monotonic()
+        cached = self.known.get(digest, now)
+        if cached is not None:
+            return cached
+        if self.unknown.get(digest, now):
+            return None
         async with self.engine.connect() as conn:
             row = (
                 await conn.execute(
@@ -75,10 +126,11 @@ class KeyStore:
                     {"h": digest},
                 )
             ).first()
-        principal = (
-            None if row is None else Principal(key_id=row.id, role=row.role, carrier=row.carrier)
-        )
-        self._cache[digest] = (time.monotonic(), principal)
+        if row is None:
+            self.unknown.put(digest, True, now)
+            return None
+        principal = Principal(key_id=row.id, role=row.role, carrier=row.carrier)
+        self.known.put(digest, principal, now)
         return principal
 
     async def issue(self, role: str) -> IssuedKey:
@@ -127,6 +179,7 @@ class KeyStore:
                         "created_at": datetime.now(UTC),
                     },
                 )
+        self.unknown.clear()  # it may have been looked up (and refused) before it was stored
 
     async def revoke(self, key_id: str) -> bool:
         """Revoke a key; False when there is no such live key."""
@@ -135,5 +188,5 @@ class KeyStore:
                 text("UPDATE api_keys SET revoked_at = :now WHERE id = :id AND revoked_at IS NULL"),
                 {"now": datetime.now(UTC), "id": key_id},
             )
-        self._cache.clear()
+        self.known.clear()
         return bool(result.rowcount)

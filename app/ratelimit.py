@@ -1,6 +1,8 @@
-"""Token buckets per API key: a carrier may post ``rate`` events a second, in bursts of 2 s.
+"""Token buckets per carrier: a carrier may post ``rate`` events a second, in bursts of 2 s.
 
-Pure: the caller passes the monotonic time in.
+One bucket per rate subject — a carrier code, or a role for keys of no carrier — so a carrier
+with ten keys has one rate, not ten. Buckets are per process: with N replicas behind a load
+balancer a carrier gets up to N times its rate. Pure: the caller passes the monotonic time in.
 """
 
 from __future__ import annotations
@@ -32,18 +34,22 @@ class TokenBucket:
 
 
 class RateLimiter:
-    """One bucket per key; the rate comes from the carrier's setting, or the default."""
+    """One bucket per subject; the rate is the subject's entry in ``rates_per_s``, or the default.
+
+    Subjects are carrier codes (``ZTO``) or roles (``admin``); ``'*'`` in ``rates_per_s``
+    replaces ``default_rate_per_s``. Their number is bounded by carriers and roles, not keys.
+    """
 
     def __init__(self, rates_per_s: dict[str, float], default_rate_per_s: float) -> None:
         self.rates_per_s = rates_per_s
         self.default_rate_per_s = rates_per_s.get("*", default_rate_per_s)
         self.buckets: dict[str, TokenBucket] = {}
 
-    def take(self, key_id: str, carrier: str | None, cost: float, now: float) -> float:
-        """0.0 when the caller may proceed, else the seconds it should wait (Retry-After)."""
-        bucket = self.buckets.get(key_id)
+    def take(self, subject: str, cost: float, now: float) -> float:
+        """0.0 when ``subject`` may proceed, else the seconds it should wait (Retry-After)."""
+        bucket = self.buckets.get(subject)
         if bucket is None:
-            rate = self.rates_per_s.get(carrier or "", self.default_rate_per_s)
+            rate = self.rates_per_s.get(subject, self.default_rate_per_s)
             bucket = TokenBucket(rate, rate * BURST_S, now)
-            self.buckets[key_id] = bucket
+            self.buckets[subject] = bucket
         return bucket.take(cost, now)

@@ -28,6 +28,12 @@ class Principal:
         """How the caller is shown in acknowledgements and logs, e.g. ``oncall:3f2a``."""
         return f"{self.role}:{self.carrier}" if self.carrier else f"{self.role}:{self.key_id}"
 
+    @property
+    def rate_subject(self) -> str:
+        """Whose rate a request spends: the carrier code for carrier keys (all of a carrier's
+        keys share one rate), else the role (``admin``)."""
+        return self.carrier if self.role == "carrier" and self.carrier else self.role
+
     def sees_carrier(self, carrier: str | None) -> bool:
         """A carrier key sees only its own carrier's data; every other role sees all."""
         return self.role != "carrier" or carrier == self.carrier

@@ -219,13 +219,27 @@ async def ack_link_page(alert_id: str, token: str, request: Request) -> HTMLResp
     return _page(f"{alert.rule} · {alert.subject} · {alert.level}", body=form)
 
 
+ACK_FORM_MAX_BYTES = 4096
+"""The acknowledge form holds a token and a name of at most 64 characters: a few hundred bytes."""
+
+
 @router.post("/alerts/{alert_id}/ack-link", response_class=HTMLResponse, include_in_schema=False)
 async def ack_link_submit(alert_id: str, request: Request) -> HTMLResponse:
-    """Acknowledge from the link's form (``token`` and ``name``, form-encoded)."""
-    fields = parse_qs((await request.body()).decode("utf-8", "replace"))
+    """Acknowledge from the link's form (``token`` and ``name``, form-encoded).
+
+    Anyone can reach this without a key, so at most ``ACK_FORM_MAX_BYTES`` of the body are read
+    (413 above), and a wrong token is refused before anything touches the database.
+    """
+    form = await _small_body(request, ACK_FORM_MAX_BYTES)
+    if form is None:
+        return _page("请求过大 / Request too large", status_code=413)
+    try:
+        fields = parse_qs(form.decode("utf-8", "replace"), max_num_fields=8)
+    except ValueError:
+        return _page("链接无效 / Invalid link", status_code=400)
     token = fields.get("token", [""])[0]
     name = fields.get("name", [""])[0].strip()[:64] or "anonymous"
-    try:
+    try:  # the token (an HMAC) is checked first, before the database
         alert = await _service(request).ack_with_token(alert_id, token, by=f"link:{name}")
     except AckLinkError:
         return _page("链接无效 / Invalid link", status_code=403)
@@ -234,6 +248,19 @@ async def ack_link_submit(alert_id: str, request: Request) -> HTMLResponse:
     except AlertNotActiveError:
         return _page("告警已恢复 / Already resolved", status_code=409)
     return _page(f"已确认 / Acknowledged by {alert.acked_by}")
+
+
+async def _small_body(request: Request, limit: int) -> bytes | None:
+    """The request body, or None as soon as it is (or says it is) over ``limit`` bytes."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return None
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            return None
+    return bytes(body)
 
 
 def _page(title: str, *, body: str = "", status_code: int = 200) -> HTMLResponse:
