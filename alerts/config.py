@@ -17,6 +17,7 @@ Loadable from a plain mapping, JSON or the ``[alerting]`` section of a TOML file
     min_level = "orange"
     receivers = ["hub-oncall"]
     escalations = [{ after_s = 900, receivers = ["duty-manager"] }]
+    repeat_interval_s = 1800              # remind every 30 min while nobody acknowledges
 
 Every field is documented in docs/alerting.md.
 """
@@ -36,6 +37,12 @@ from core.levels import WarningLevel
 
 Language = Literal["zh", "en"]
 _NAME = r"^[A-Za-z0-9_.-]{1,64}$"
+DEFAULT_REPEAT_INTERVAL_S = 3600.0
+"""Remind of a firing, unacknowledged alert every hour (why: docs/alerting.md)."""
+MIN_REPEAT_INTERVAL_S = 60.0
+LEASE_PER_TIMEOUT = 4
+"""``outbox.lease_s`` ≥ this × the longest receiver ``timeout_s``: a send (connect, request,
+answer) must end well within the lease its pass renewed right before it."""
 
 
 class _Frozen(BaseModel):
@@ -62,6 +69,19 @@ class _ReceiverBase(_Frozen):
     send_resolved: bool = True
     rate_limit_per_min: int | None = Field(default=None, ge=1)
     timeout_s: float = Field(default=10.0, gt=0)
+    repeat_interval_s: float | None = None  # None: the route's, else the default; 0: never
+
+    @model_validator(mode="after")
+    def _repeat_interval(self) -> _ReceiverBase:
+        _check_repeat_interval(self.repeat_interval_s)
+        return self
+
+
+def _check_repeat_interval(seconds: float | None) -> None:
+    if seconds is not None and seconds != 0 and not seconds >= MIN_REPEAT_INTERVAL_S:
+        raise ValueError(
+            f"repeat_interval_s must be 0 (never) or at least {MIN_REPEAT_INTERVAL_S:.0f} s"
+        )
 
 
 class WebhookReceiver(_ReceiverBase):
@@ -149,23 +169,30 @@ class Route(_Frozen):
     group_wait_s: float = Field(default=10.0, ge=0)
     group_interval_s: float = Field(default=60.0, ge=0)
     escalations: tuple[Escalation, ...] = ()
+    repeat_interval_s: float | None = None  # None: the alerting default; 0: never
 
     @model_validator(mode="after")
     def _known_labels(self) -> Route:
         for name in (*self.match, *self.group_by):
             if name not in LABEL_NAMES:
                 raise ValueError(f"route label {name!r} is not one of {', '.join(LABEL_NAMES)}")
+        _check_repeat_interval(self.repeat_interval_s)
         return self
 
 
 class OutboxSettings(_Frozen):
-    """Delivery timing: exponential back-off between attempts, and when to give up."""
+    """Delivery timing: exponential back-off between attempts, when to give up, the lease."""
 
     backoff_initial_s: float = Field(default=5.0, gt=0)
     backoff_max_s: float = Field(default=300.0, gt=0)
     give_up_after_s: float = Field(default=86_400.0, gt=0)
     lease_s: float = Field(default=120.0, gt=0)
     batch_limit: int = Field(default=1000, ge=1)
+
+    @property
+    def send_deadline_s(self) -> float:
+        """The longest one send may take: half the lease, renewed right before the send."""
+        return self.lease_s / 2
 
 
 class AlertingConfig(_Frozen):
@@ -180,6 +207,7 @@ class AlertingConfig(_Frozen):
     network_digest: bool = True
     dashboard_url: str | None = None
     ack_link_secret: SecretStr | None = None
+    repeat_interval_s: float = Field(default=DEFAULT_REPEAT_INTERVAL_S, ge=0)
 
     @model_validator(mode="after")
     def _receivers_exist(self) -> AlertingConfig:
@@ -191,7 +219,40 @@ class AlertingConfig(_Frozen):
             for name in wanted:
                 if name not in names:
                     raise ValueError(f"route names receiver {name!r}, which is not configured")
+        _check_repeat_interval(self.repeat_interval_s)
+        slowest = max((r.timeout_s for r in self.receivers), default=0.0)
+        if self.outbox.lease_s < LEASE_PER_TIMEOUT * slowest:
+            raise ValueError(
+                f"outbox.lease_s ({self.outbox.lease_s:g} s) must be at least {LEASE_PER_TIMEOUT}"
+                f" x the longest receiver timeout_s ({slowest:g} s)"
+            )
         return self
+
+    def shortest_repeat_interval_s(self) -> float | None:
+        """The shortest repeat interval configured anywhere (None: reminders are off)."""
+        values = [
+            self.repeat_interval_s,
+            *(r.repeat_interval_s for r in self.receivers),
+            *(r.repeat_interval_s for r in self.routes),
+        ]
+        return min((v for v in values if v), default=None)
+
+    def repeat_interval_for(self, receiver_name: str, route: Route | None) -> float | None:
+        """Seconds between reminders of a firing, unacknowledged alert to a receiver, or None
+        (never): the receiver's own value, else its route's, else ``repeat_interval_s``.
+
+        Alertmanager receivers are never reminded: peakwatch re-pushes their firing alerts every
+        ``resend_interval_s`` and Alertmanager repeats by its own ``repeat_interval``.
+        """
+        receiver = self.receiver(receiver_name)
+        if receiver is None or isinstance(receiver, AlertmanagerReceiver):
+            return None
+        chosen = receiver.repeat_interval_s
+        if chosen is None and route is not None:
+            chosen = route.repeat_interval_s
+        if chosen is None:
+            chosen = self.repeat_interval_s
+        return chosen or None
 
     def periods_for(self, rule: str) -> RulePeriods:
         """Pending and clear periods of ``rule``: configured, else built-in, else the default."""

@@ -2,7 +2,8 @@
 
 For each delivery pass, in order:
 
-1. **suppress** rows whose alert a silence mutes, and escalations of alerts already acknowledged;
+1. **suppress** rows whose alert a silence mutes, escalations and reminders of alerts already
+   acknowledged, and reminders of alerts no longer firing;
 2. **group interval**: a (receiver, group) that got a message less than ``group_interval_s`` ago
    waits (the row is deferred to when the interval ends);
 3. **group**: rows of the same (receiver, group) become one message;
@@ -25,7 +26,7 @@ from datetime import datetime, timedelta
 
 from alerts.inhibit import split_hub_items
 from alerts.notify.base import DigestReason, Notification, NotificationItem
-from alerts.silence import Silence, silenced_by
+from alerts.silence import MUTED_PREFIX, Silence, silenced_by
 
 RATE_WINDOW = timedelta(minutes=1)
 DIGEST_GROUP = "digest"
@@ -37,6 +38,8 @@ class DeliveryState:
 
     silences: Sequence[Silence] = ()
     acked_alert_ids: Set[str] = frozenset()
+    not_firing_alert_ids: Set[str] = frozenset()
+    """Of the escalated and reminded alerts, those resolved since the row was recorded."""
     network_firing: bool = False
     last_sent: Mapping[tuple[str, str], datetime] = field(default_factory=dict)
     """(receiver, group key) → when it last got a message."""
@@ -83,11 +86,14 @@ def plan(items: Sequence[NotificationItem], state: DeliveryState, *, now: dateti
 
 
 def suppression(item: NotificationItem, state: DeliveryState, *, now: datetime) -> str | None:
-    """Why ``item`` must not be sent (``silenced:<id>`` or ``acknowledged``), or None."""
-    if item.kind == "escalation" and item.alert.id in state.acked_alert_ids:
+    """Why ``item`` must not be sent (``silenced:<id>``, ``acknowledged``, ``resolved``), or
+    None."""
+    if item.kind in ("escalation", "reminder") and item.alert.id in state.acked_alert_ids:
         return "acknowledged"
+    if item.kind == "reminder" and item.alert.id in state.not_firing_alert_ids:
+        return "resolved"
     silence = silenced_by(item.alert.labels(), state.silences, now=now)
-    return None if silence is None else f"silenced:{silence.id}"
+    return None if silence is None else f"{MUTED_PREFIX}{silence.id}"
 
 
 def group_messages(

@@ -21,7 +21,7 @@ ACTIVE_STATES: tuple[AlertState, ...] = ("pending", "firing")
 ChangeKind = Literal[
     "pending", "firing", "level_changed", "resolved", "cancelled", "acked", "escalated"
 ]
-NotificationKind = Literal["firing", "level_changed", "resolved", "escalation"]
+NotificationKind = Literal["firing", "level_changed", "resolved", "escalation", "reminder"]
 LABEL_NAMES: tuple[str, ...] = (
     "rule",
     "scope",

@@ -6,11 +6,18 @@ lose neither. Delivery then works on rows only:
     pending ──claim (lease)──► sent            delivered; ``message_id`` names the message
                           ├──► pending         retryable failure: attempts + 1, back-off
                           ├──► failed          not retryable, or retried past ``give_up_after_s``
-                          └──► suppressed      a silence muted it, or an acknowledged escalation
+                          └──► suppressed      a silence muted it, or an escalation or reminder
+                                               of an alert acknowledged (or resolved) meanwhile
 
-A claim is a lease (``claimed_until``): if the process dies mid-send the lease runs out and the
-rows are due again, so delivery is at least once; receivers get a stable notification id (the
-webhook's ``X-Peakwatch-Notification-Id``) to drop the rare duplicate.
+A claim is a lease (``claimed_until``) held by one pass (``claimed_by``, its token): if the
+process dies mid-send the lease runs out and the rows are due again, so delivery is at least
+once; receivers get a stable notification id (the webhook's ``X-Peakwatch-Notification-Id``) to
+drop the rare duplicate. A pass renews the lease of a message's rows right before sending it
+(``renew``), only while the token is still its own: a pass slower than the lease skips the rows
+another deliverer took over instead of sending them a second time.
+
+Follow-ups (a reminder, the page after a silence) carry ``dedup_key`` = ``after:<id>`` of the row
+they follow; the key is unique, so replicas deciding the same follow-up record it once.
 """
 
 from __future__ import annotations
@@ -20,13 +27,18 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, insert, or_, select, tuple_, update
+from sqlalchemy import and_, case, func, insert, or_, select, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from alerts.config import OutboxSettings
 from alerts.model import Alert, NotificationKind, alert_from_json
 from alerts.notify.base import Notification, NotificationItem
-from alerts.store.models import NotificationLogRow, OutboxRow
+from alerts.silence import MUTED_PREFIX
+from alerts.store.models import AlertRow, NotificationLogRow, OutboxRow
+
+KEYED_CHUNK = 500  # follow-ups per INSERT: 500 × 12 columns stays under the drivers' limits
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +52,9 @@ class NewNotification:
     group_wait_s: float
     group_interval_s: float
     previous_level: str | None = None
+    firing_for_s: float | None = None
+    dedup_key: str | None = None
+    """Set on follow-ups: a second row with the same key is not recorded."""
 
 
 def backoff_s(attempts: int, settings: OutboxSettings) -> float:
@@ -51,26 +66,45 @@ def backoff_s(attempts: int, settings: OutboxSettings) -> float:
 
 async def enqueue(
     session: AsyncSession, notifications: Sequence[NewNotification], *, wall_now: datetime
-) -> None:
-    """Record notifications (first attempt after their group wait)."""
-    if not notifications:
-        return
-    rows = [
-        {
-            "alert_id": n.alert.id,
-            "receiver": n.receiver,
-            "kind": n.kind,
-            "group_key": n.group_key,
-            "group_interval_s": n.group_interval_s,
-            "payload": {"alert": n.alert.as_json(), "previous_level": n.previous_level},
-            "state": "pending",
-            "created_at": wall_now,
-            "next_attempt_at": wall_now + timedelta(seconds=n.group_wait_s),
-            "attempts": 0,
-        }
-        for n in notifications
-    ]
-    await session.execute(insert(OutboxRow), rows)
+) -> int:
+    """Record notifications (first attempt after their group wait); how many were recorded
+    (a follow-up whose ``dedup_key`` is already there is not)."""
+    plain = [_values(n, wall_now) for n in notifications if n.dedup_key is None]
+    keyed = [_values(n, wall_now) for n in notifications if n.dedup_key is not None]
+    if plain:
+        await session.execute(insert(OutboxRow), plain)
+    recorded = len(plain)
+    if not keyed:
+        return recorded
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    for start in range(0, len(keyed), KEYED_CHUNK):  # RETURNING: the rows this call recorded
+        statement = (
+            dialect.insert(OutboxRow)
+            .values(keyed[start : start + KEYED_CHUNK])
+            .on_conflict_do_nothing()
+            .returning(OutboxRow.id)
+        )
+        recorded += len((await session.execute(statement)).all())
+    return recorded
+
+
+def _values(n: NewNotification, wall_now: datetime) -> dict[str, object]:
+    payload: dict[str, object] = {"alert": n.alert.as_json(), "previous_level": n.previous_level}
+    if n.firing_for_s is not None:
+        payload["firing_for_s"] = n.firing_for_s
+    return {
+        "alert_id": n.alert.id,
+        "receiver": n.receiver,
+        "kind": n.kind,
+        "group_key": n.group_key,
+        "group_interval_s": n.group_interval_s,
+        "payload": payload,
+        "state": "pending",
+        "created_at": wall_now,
+        "next_attempt_at": wall_now + timedelta(seconds=n.group_wait_s),
+        "attempts": 0,
+        "dedup_key": n.dedup_key,
+    }
 
 
 def _item(row: OutboxRow) -> NotificationItem:
@@ -84,13 +118,15 @@ def _item(row: OutboxRow) -> NotificationItem:
         previous_level=row.payload.get("previous_level"),
         created_at=row.created_at,
         attempts=row.attempts,
+        firing_for_s=row.payload.get("firing_for_s"),
     )
 
 
 async def claim_due(
-    session: AsyncSession, *, wall_now: datetime, settings: OutboxSettings
+    session: AsyncSession, *, wall_now: datetime, settings: OutboxSettings, claimant: str
 ) -> list[NotificationItem]:
-    """Lease up to ``batch_limit`` rows: those due, and the pending rows of their groups.
+    """Lease up to ``batch_limit`` rows to ``claimant`` (a pass's token): those due, and the
+    pending rows of their groups.
 
     A group flushes whole when its oldest row's group wait is over (as in Alertmanager): rows
     that joined the group later ride along instead of waiting out their own group wait.
@@ -117,12 +153,43 @@ async def claim_due(
     statement = (
         update(OutboxRow)
         .where(OutboxRow.id.in_(candidates.scalar_subquery()), *free)
-        .values(claimed_until=wall_now + timedelta(seconds=settings.lease_s))
+        .values(claimed_until=wall_now + timedelta(seconds=settings.lease_s), claimed_by=claimant)
         .returning(OutboxRow)
         .execution_options(synchronize_session=False)
     )
     rows = (await session.scalars(statement)).all()
     return sorted((_item(row) for row in rows), key=lambda item: item.outbox_id)
+
+
+async def renew(
+    session: AsyncSession,
+    ids: Sequence[int],
+    *,
+    claimant: str,
+    wall_now: datetime,
+    settings: OutboxSettings,
+) -> bool:
+    """Extend the lease of rows ``claimant`` still holds; True when it holds every one of them.
+
+    When another deliverer took some over (the lease ran out during a slow pass), the rows this
+    claimant still holds are released instead, and the message must not be sent.
+    """
+    mine = (OutboxRow.id.in_(ids), OutboxRow.claimed_by == claimant, OutboxRow.state == "pending")
+    result = await session.execute(
+        update(OutboxRow)
+        .where(*mine)
+        .values(claimed_until=wall_now + timedelta(seconds=settings.lease_s))
+        .execution_options(synchronize_session=False)
+    )
+    if int(getattr(result, "rowcount", 0) or 0) == len(set(ids)):
+        return True
+    await session.execute(
+        update(OutboxRow)
+        .where(*mine)
+        .values(claimed_until=None)
+        .execution_options(synchronize_session=False)
+    )
+    return False
 
 
 async def log_message(
@@ -221,12 +288,17 @@ async def pending_count(session: AsyncSession) -> int:
 async def notified_receivers(
     session: AsyncSession, alert_ids: Sequence[str]
 ) -> dict[str, set[str]]:
-    """alert id → receivers told it fired, changed level or escalated (they get the resolve)."""
+    """alert id → receivers told it fired, changed level, escalated or was still firing (they
+    get the resolve). A row a silence or an acknowledgement suppressed told nobody anything."""
     if not alert_ids:
         return {}
     rows = await session.execute(
         select(OutboxRow.alert_id, OutboxRow.receiver)
-        .where(OutboxRow.alert_id.in_(alert_ids), OutboxRow.kind != "resolved")
+        .where(
+            OutboxRow.alert_id.in_(alert_ids),
+            OutboxRow.kind != "resolved",
+            OutboxRow.state != "suppressed",
+        )
         .distinct()
     )
     result: dict[str, set[str]] = defaultdict(set)
@@ -257,4 +329,68 @@ async def recent_sends(session: AsyncSession, *, since: datetime) -> dict[str, l
     result: dict[str, list[datetime]] = defaultdict(list)
     for receiver, sent_at in rows:
         result[receiver].append(sent_at)
+    return result
+
+
+@dataclass(frozen=True, slots=True)
+class Heard:
+    """What one receiver was told of one firing alert, from its outbox rows (resolves aside)."""
+
+    latest_id: int
+    """The newest row; a follow-up of it is keyed ``after:<latest_id>``."""
+    latest_state: str
+    muted_by: str | None
+    """The silence id, when a silence suppressed the newest row."""
+    last_sent_at: datetime | None
+    last_sent_level: str | None
+    """The alert's level in the newest row that was delivered (None: never delivered)."""
+
+
+async def heard_of_firing(
+    session: AsyncSession, *, told_before: datetime | None
+) -> dict[tuple[str, str], Heard]:
+    """(alert id, receiver) → what that receiver was told, for the firing alerts where a
+    follow-up may be due: nothing pending for it, and either its newest row was muted by a
+    silence, or it was last told before ``told_before`` (None: reminders are off)."""
+    firing = select(AlertRow.id).where(AlertRow.state == "firing")
+    pairs = (
+        select(
+            OutboxRow.alert_id,
+            OutboxRow.receiver,
+            func.max(OutboxRow.id).label("latest_id"),
+            func.max(case((OutboxRow.state == "sent", OutboxRow.id))).label("sent_id"),
+        )
+        .where(OutboxRow.alert_id.in_(firing), OutboxRow.kind != "resolved")
+        .group_by(OutboxRow.alert_id, OutboxRow.receiver)
+        .subquery()
+    )
+    latest, sent = aliased(OutboxRow), aliased(OutboxRow)
+    muted = and_(latest.state == "suppressed", latest.last_error.startswith(MUTED_PREFIX))
+    rows = await session.execute(
+        select(
+            pairs.c.alert_id,
+            pairs.c.receiver,
+            latest.id,
+            latest.state,
+            latest.last_error,
+            sent.sent_at,
+            sent.payload[("alert", "level")].as_string(),
+        )
+        .join(latest, latest.id == pairs.c.latest_id)
+        .outerjoin(sent, sent.id == pairs.c.sent_id)
+        .where(
+            latest.state != "pending",
+            muted if told_before is None else or_(muted, sent.sent_at <= told_before),
+        )
+    )
+    result: dict[tuple[str, str], Heard] = {}
+    for alert_id, receiver, latest_id, state, error, sent_at, level in rows:
+        silenced = state == "suppressed" and (error or "").startswith(MUTED_PREFIX)
+        result[(alert_id, receiver)] = Heard(
+            latest_id=latest_id,
+            latest_state=state,
+            muted_by=(error or "")[len(MUTED_PREFIX) :] if silenced else None,
+            last_sent_at=sent_at,
+            last_sent_level=level,
+        )
     return result

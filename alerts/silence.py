@@ -18,6 +18,8 @@ from alerts.model import LABEL_NAMES, rfc3339
 from core.errors import PeakwatchError
 
 MAX_PATTERN_CHARS = 256
+MUTED_PREFIX = "silenced:"
+"""Why a row was suppressed by a silence: this prefix, then the silence id."""
 
 
 class SilenceError(PeakwatchError):

@@ -51,6 +51,8 @@ _KINDS: dict[str, dict[str, str]] = {
         "firing": "触发",
         "resolved": "已恢复",
         "escalation": "升级通知(未确认)",
+        "reminder": "仍在告警",
+        "reminder_for": "仍在告警(已持续 {duration})",
         "up": "升级",
         "down": "降级",
     },
@@ -58,6 +60,8 @@ _KINDS: dict[str, dict[str, str]] = {
         "firing": "FIRING",
         "resolved": "RESOLVED",
         "escalation": "ESCALATED (not acknowledged)",
+        "reminder": "STILL FIRING",
+        "reminder_for": "STILL FIRING (for {duration})",
         "up": "RAISED",
         "down": "LOWERED",
     },
@@ -123,13 +127,26 @@ def rule_name(rule: str, lang: Lang) -> str:
 
 
 def kind_label(item: NotificationItem, lang: Lang) -> str:
-    """``触发``, ``已恢复``, ``升级 黄色(III级)→橙色(II级)``, ``升级通知(未确认)``…"""
+    """``触发``, ``已恢复``, ``升级 黄色(III级)→橙色(II级)``, ``升级通知(未确认)``,
+    ``仍在告警(已持续 2 小时 5 分钟)``…"""
     kinds = _KINDS[lang]
+    if item.kind == "reminder" and item.firing_for_s is not None:
+        return kinds["reminder_for"].format(duration=format_duration(item.firing_for_s, lang))
     if item.kind != "level_changed" or item.previous_level is None:
         return kinds.get(item.kind, item.kind)
     up = LEVEL_RANK[item.alert.level] > LEVEL_RANK[item.previous_level]
     arrow = f"{level_name(item.previous_level, lang)}→{level_name(item.alert.level, lang)}"
     return f"{kinds['up' if up else 'down']} {arrow}"
+
+
+def format_duration(seconds: float, lang: Lang) -> str:
+    """``2 小时 5 分钟`` / ``2 h 5 min``, rounded to the minute (at least 1)."""
+    hours, minutes = divmod(max(1, round(seconds / 60)), 60)
+    zh = lang == "zh"
+    parts = [f"{hours} 小时" if zh else f"{hours} h"] if hours else []
+    if minutes or not hours:
+        parts.append(f"{minutes} 分钟" if zh else f"{minutes} min")
+    return " ".join(parts)
 
 
 def format_values(values: Mapping[str, Any], lang: Lang) -> str:

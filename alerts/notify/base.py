@@ -47,6 +47,8 @@ class NotificationItem:
     previous_level: str | None
     created_at: datetime
     attempts: int = 0
+    firing_for_s: float | None = None
+    """Reminders: how long (wall clock) the alert had been firing when the reminder was due."""
 
     @property
     def scope(self) -> str:

@@ -148,6 +148,7 @@ class OutboxRow(Base):
         Index("ix_outbox_state_next_attempt_at", "state", "next_attempt_at"),
         Index("ix_outbox_alert_id", "alert_id"),
         Index("ix_outbox_sent_at", "sent_at"),
+        Index("uq_outbox_dedup_key", "dedup_key", unique=True),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -162,6 +163,8 @@ class OutboxRow(Base):
     next_attempt_at: Mapped[datetime]
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     claimed_until: Mapped[datetime | None]
+    claimed_by: Mapped[str | None] = mapped_column(String(32))  # the leasing pass's token
+    dedup_key: Mapped[str | None] = mapped_column(String(160))  # follow-ups: after:<outbox id>
     sent_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     message_id: Mapped[int | None] = mapped_column(BigInteger)

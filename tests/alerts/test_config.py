@@ -65,6 +65,41 @@ def test_defaults_without_config() -> None:
     assert config.periods_for("hub_overflow") == RulePeriods()
 
 
+def test_repeat_interval_receiver_then_route_then_default() -> None:
+    config = AlertingConfig.from_mapping(
+        {
+            "receivers": [
+                {"type": "dingtalk", "name": "ding", "url": "http://d"},
+                {
+                    "type": "email",
+                    "name": "mail",
+                    "host": "h",
+                    "from_addr": "a@b",
+                    "to": ["c@d"],
+                    "repeat_interval_s": 14400,
+                },
+                {"type": "webhook", "name": "quiet", "url": "http://q", "repeat_interval_s": 0},
+                {"type": "alertmanager", "name": "am", "url": "http://am"},
+            ],
+            "routes": [
+                {
+                    "min_level": "red",
+                    "receivers": ["ding", "mail", "quiet", "am"],
+                    "repeat_interval_s": 1800,
+                },
+                {"receivers": ["ding"]},
+            ],
+        }
+    )
+    red, other = config.routes
+    assert config.repeat_interval_s == 3600  # the default: hourly
+    assert config.repeat_interval_for("ding", red) == 1800  # the route's
+    assert config.repeat_interval_for("ding", other) == 3600  # the default
+    assert config.repeat_interval_for("mail", red) == 14400  # the receiver's own wins
+    assert config.repeat_interval_for("quiet", red) is None  # 0: never
+    assert config.repeat_interval_for("am", red) is None  # Alertmanager repeats by itself
+
+
 @pytest.mark.parametrize(
     ("data", "names"),
     [
@@ -81,6 +116,15 @@ def test_defaults_without_config() -> None:
             "unique",
         ),
         ({"periods": {"hub_overflow": {"pending_s": -1}}}, "pending_s"),
+        ({"repeat_interval_s": 30}, "repeat_interval_s"),
+        ({"routes": [{"repeat_interval_s": 5}]}, "repeat_interval_s"),
+        (
+            {
+                "receivers": [{"type": "webhook", "name": "w", "url": "http://a", "timeout_s": 45}],
+                "outbox": {"lease_s": 120},
+            },
+            "lease_s",
+        ),
     ],
 )
 def test_mistakes_raise_config_error_naming_them(data: dict[str, object], names: str) -> None:

@@ -152,7 +152,7 @@ async def test_silenced_alerts_are_recorded_but_not_sent(
         service, row("ZJ-1", "red", province="浙江"), row("JS-1", province="江苏"), seconds=60
     )
     await service.deliver_due(wall_now=clock.advance(120))
-    assert alerts_in(receiver) == ["JS-1", "ZJ-1"]  # after the silence, its level change goes out
+    assert alerts_in(receiver) == ["JS-1", "ZJ-1"]  # after the silence, it goes out once
 
 
 async def test_escalation_when_nobody_acknowledges(
@@ -170,7 +170,10 @@ async def test_escalation_when_nobody_acknowledges(
     await service.deliver_due(wall_now=clock.advance(300))
     await service.deliver_due(wall_now=clock.advance(3600))
     escalated = [i for b in receiver.bodies("lead.example") for i in b["items"]]
-    assert [(i["kind"], i["alert"]["subject"]) for i in escalated] == [("escalation", "B")]
+    assert [(i["kind"], i["alert"]["subject"]) for i in escalated] == [
+        ("escalation", "B"),
+        ("reminder", "B"),  # still nobody acknowledged an hour after the escalation
+    ]
 
 
 async def test_acknowledging_before_a_queued_escalation_goes_out_stops_it(

@@ -57,6 +57,29 @@ def test_escalation_of_an_acknowledged_alert_is_suppressed() -> None:
     assert [i.outbox_id for m in result.messages for i in m.items] == [2]
 
 
+def test_reminders_of_acknowledged_or_resolved_alerts_are_suppressed() -> None:
+    items = [
+        item(1, alert("A"), kind="reminder"),
+        item(2, alert("B"), kind="reminder"),
+        item(3, alert("C"), kind="reminder"),
+        item(4, alert("B"), kind="escalation"),
+    ]
+    state = DeliveryState(acked_alert_ids={"id-A"}, not_firing_alert_ids={"id-B"})
+    result = plan(items, state, now=NOW)
+    assert result.suppressed == {1: "acknowledged", 2: "resolved"}
+    assert [i.outbox_id for m in result.messages for i in m.items] == [3, 4]
+
+
+def test_reminders_count_against_a_robots_rate_limit() -> None:
+    reminders = [item(n, alert(f"HUB-{n:03d}"), kind="reminder") for n in range(1, 31)]
+    recent = [NOW - timedelta(seconds=10)] * 15
+    state = DeliveryState(recent_sends={"ding": recent}, rate_limits_per_min={"ding": 20})
+    result = plan(reminders, state, now=NOW)
+    assert len(result.messages) == 5  # 4 alone, the other 26 in one digest
+    assert result.messages[-1].digest == "rate_limit"
+    assert accounted(reminders, result) == list(range(1, 31))
+
+
 def test_group_interval_defers_until_it_has_passed() -> None:
     last = NOW - timedelta(seconds=20)
     row = item(1, alert("A"), group_interval_s=60)

@@ -1,5 +1,6 @@
-"""The outbox on SQLite and PostgreSQL: rows leased by one deliverer at a time, a whole group
-taken together, back-off that doubles up to a cap, giving up after the configured time."""
+"""The outbox on SQLite and PostgreSQL: rows leased by one deliverer at a time (and renewed only
+by it), a whole group taken together, back-off that doubles up to a cap, giving up after the
+configured time, a follow-up recorded once however many replicas decide it."""
 
 from __future__ import annotations
 
@@ -8,14 +9,24 @@ from datetime import timedelta
 import pytest
 
 from alerts.config import OutboxSettings
-from alerts.outbox import NewNotification, backoff_s, claim_due, enqueue, pending_count, retry_later
+from alerts.outbox import (
+    NewNotification,
+    backoff_s,
+    claim_due,
+    enqueue,
+    pending_count,
+    renew,
+    retry_later,
+)
 from alerts.store.db import Database
 from tests.alerts.factories import WALL0, alert
 
 SETTINGS = OutboxSettings(backoff_initial_s=5, backoff_max_s=60, give_up_after_s=3600, lease_s=120)
 
 
-def note(subject: str, *, group: str = "g", wait_s: float = 0) -> NewNotification:
+def note(
+    subject: str, *, group: str = "g", wait_s: float = 0, dedup_key: str | None = None
+) -> NewNotification:
     return NewNotification(
         alert=alert(subject),
         kind="firing",
@@ -23,6 +34,7 @@ def note(subject: str, *, group: str = "g", wait_s: float = 0) -> NewNotificatio
         group_key=group,
         group_wait_s=wait_s,
         group_interval_s=60,
+        dedup_key=dedup_key,
     )
 
 
@@ -37,11 +49,15 @@ async def test_a_lease_keeps_other_deliverers_off(store: Database) -> None:
     async with store.sessionmaker.begin() as session:
         await enqueue(session, [note("A"), note("B", group="h")], wall_now=WALL0)
     async with store.sessionmaker.begin() as session:
-        first = await claim_due(session, wall_now=WALL0, settings=SETTINGS)
+        first = await claim_due(session, wall_now=WALL0, settings=SETTINGS, claimant="a")
     async with store.sessionmaker.begin() as session:
-        second = await claim_due(session, wall_now=WALL0 + timedelta(seconds=60), settings=SETTINGS)
+        second = await claim_due(
+            session, wall_now=WALL0 + timedelta(seconds=60), settings=SETTINGS, claimant="a"
+        )
     async with store.sessionmaker.begin() as session:  # the first deliverer died: lease ran out
-        third = await claim_due(session, wall_now=WALL0 + timedelta(seconds=121), settings=SETTINGS)
+        third = await claim_due(
+            session, wall_now=WALL0 + timedelta(seconds=121), settings=SETTINGS, claimant="a"
+        )
     assert [i.alert.subject for i in first] == ["A", "B"]
     assert second == []
     assert [i.outbox_id for i in third] == [i.outbox_id for i in first]
@@ -57,7 +73,7 @@ async def test_a_due_group_takes_its_later_rows_along(store: Database) -> None:
         )
     async with store.sessionmaker.begin() as session:
         claimed = await claim_due(
-            session, wall_now=WALL0 + timedelta(seconds=30), settings=SETTINGS
+            session, wall_now=WALL0 + timedelta(seconds=30), settings=SETTINGS, claimant="a"
         )
     assert sorted(i.alert.subject for i in claimed) == ["A", "B"]
 
@@ -66,15 +82,20 @@ async def test_retry_later_then_give_up(store: Database) -> None:
     async with store.sessionmaker.begin() as session:
         await enqueue(session, [note("A")], wall_now=WALL0)
     async with store.sessionmaker.begin() as session:
-        [row] = await claim_due(session, wall_now=WALL0, settings=SETTINGS)
+        [row] = await claim_due(session, wall_now=WALL0, settings=SETTINGS, claimant="a")
         assert (
             await retry_later(session, [row], wall_now=WALL0, error="503", settings=SETTINGS) == []
         )
     async with store.sessionmaker.begin() as session:
         assert (
-            await claim_due(session, wall_now=WALL0 + timedelta(seconds=4), settings=SETTINGS) == []
+            await claim_due(
+                session, wall_now=WALL0 + timedelta(seconds=4), settings=SETTINGS, claimant="a"
+            )
+            == []
         )
-        [again] = await claim_due(session, wall_now=WALL0 + timedelta(seconds=5), settings=SETTINGS)
+        [again] = await claim_due(
+            session, wall_now=WALL0 + timedelta(seconds=5), settings=SETTINGS, claimant="a"
+        )
         assert again.attempts == 1
         late = WALL0 + timedelta(hours=1)
         assert await retry_later(
@@ -82,3 +103,46 @@ async def test_retry_later_then_give_up(store: Database) -> None:
         ) == [row.outbox_id]
     async with store.sessionmaker() as session:
         assert await pending_count(session) == 0
+
+
+async def test_a_lease_is_renewed_only_by_the_pass_still_holding_it(store: Database) -> None:
+    async with store.sessionmaker.begin() as session:
+        await enqueue(session, [note("A"), note("B", group="h")], wall_now=WALL0)
+    async with store.sessionmaker.begin() as session:
+        slow = await claim_due(session, wall_now=WALL0, settings=SETTINGS, claimant="slow")
+    ids = [i.outbox_id for i in slow]
+    later = WALL0 + timedelta(seconds=60)
+    async with store.sessionmaker.begin() as session:  # in time: the lease is extended
+        assert await renew(session, ids, claimant="slow", wall_now=later, settings=SETTINGS)
+    async with store.sessionmaker.begin() as session:  # 150 s < 60 + 120: still held
+        assert (
+            await claim_due(
+                session, wall_now=WALL0 + timedelta(seconds=150), settings=SETTINGS, claimant="b"
+            )
+            == []
+        )
+    taken_at = WALL0 + timedelta(seconds=181)  # the renewed lease ran out: another pass takes one
+    async with store.sessionmaker.begin() as session:
+        [taken] = await claim_due(
+            session,
+            wall_now=taken_at,
+            settings=SETTINGS.model_copy(update={"batch_limit": 1}),
+            claimant="b",
+        )
+    async with store.sessionmaker.begin() as session:  # the slow pass may no longer send both
+        assert not await renew(session, ids, claimant="slow", wall_now=taken_at, settings=SETTINGS)
+    async with store.sessionmaker.begin() as session:  # its other row went back, free
+        again = await claim_due(session, wall_now=taken_at, settings=SETTINGS, claimant="c")
+        assert await renew(
+            session, [taken.outbox_id], claimant="b", wall_now=taken_at, settings=SETTINGS
+        )
+    assert [i.outbox_id for i in again] == sorted(set(ids) - {taken.outbox_id})
+
+
+async def test_a_follow_up_is_recorded_once(store: Database) -> None:
+    async with store.sessionmaker.begin() as session:
+        first = await enqueue(session, [note("A", dedup_key="after:1")], wall_now=WALL0)
+    async with store.sessionmaker.begin() as session:  # a second replica decided the same
+        second = await enqueue(session, [note("A", dedup_key="after:1"), note("B")], wall_now=WALL0)
+    async with store.sessionmaker() as session:
+        assert (first, second, await pending_count(session)) == (1, 1, 2)

@@ -3,6 +3,8 @@ dashboard and acknowledge links; digests cut to a robot's size limit without los
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from alerts.notify.base import Notification
 from alerts.render import ack_token, ack_token_valid
 from tests.alerts.factories import LINKS, alert, item, renderer, single
@@ -42,6 +44,20 @@ def test_level_change_and_resolve_say_so() -> None:
     down = item(2, alert(level="yellow"), kind="level_changed", previous_level="red")
     assert "降级 红色(I级)→黄色(III级)" in r.title(single(down))
     assert "已恢复" in r.title(single(item(3, alert(state="resolved"), kind="resolved")))
+
+
+def test_a_reminder_says_still_firing_and_for_how_long() -> None:
+    reminder = replace(item(1, RED, kind="reminder"), firing_for_s=2 * 3600 + 5 * 60)
+    assert renderer("zh").title(single(reminder)) == (
+        "【红色(I级)】仍在告警(已持续 2 小时 5 分钟) · 爆仓风险 · ZTO-HZ-01"
+    )
+    assert renderer("en").title(single(reminder)) == (
+        "【Red (I)】STILL FIRING (for 2 h 5 min) · Hub overflow risk · ZTO-HZ-01"
+    )
+    hour = replace(reminder, firing_for_s=3600)
+    assert "仍在告警(已持续 1 小时)" in renderer("zh").title(single(hour))
+    text = renderer("zh").markdown(single(hour), flavour="dingtalk", max_bytes=20_000)
+    assert f"[确认告警]({LINKS.ack(RED)})" in text  # the way to stop the reminders
 
 
 def test_wecom_uses_its_named_colours() -> None:

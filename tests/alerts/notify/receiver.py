@@ -50,6 +50,8 @@ class RobotReceiver:
     feishu_secret: str = "feishu-secret"
     webhook_secret: str = "webhook-secret"
     port: int = 0
+    delay_s: float = 0.0
+    """How long each answer takes (a slow receiver)."""
     received: list[Received] = field(default_factory=list)
     _server: ThreadingHTTPServer | None = None
 
@@ -86,6 +88,8 @@ class RobotReceiver:
         return [r for r in self.received if r.accepted and path_part in r.path]
 
     def _handle(self, handler: BaseHTTPRequestHandler) -> None:
+        if self.delay_s:
+            time.sleep(self.delay_s)
         parts = urlsplit(handler.path)
         body = handler.rfile.read(int(handler.headers.get("Content-Length", "0")))
         query = parse_qs(parts.query)
