@@ -85,6 +85,7 @@ class Alert:
     acked_at: datetime | None = None
     firing_wall_at: datetime | None = None
     escalation_step: int = 0
+    detected_late_s: float | None = None  # decided this long (wall) after its data arrived
 
     def labels(self) -> dict[str, str]:
         """The routing/silencing label set: rule, scope, subject, level and the present labels."""
@@ -127,6 +128,7 @@ class Alert:
             "values": self.values(),
             "acked_by": self.acked_by,
             "acked_at": rfc3339(self.acked_at),
+            "detected_late_s": self.detected_late_s,
         }
 
 
@@ -171,6 +173,7 @@ def alert_from_json(data: dict[str, Any]) -> Alert:
         resolved_at=_parse_optional_time(data.get("resolved_at")),
         acked_by=data.get("acked_by"),
         acked_at=_parse_optional_time(data.get("acked_at")),
+        detected_late_s=data.get("detected_late_s"),
     )
 
 

@@ -67,6 +67,12 @@ class AlertOut(BaseModel):
     values: dict[str, Any] = Field(description="the numbers behind the alert")
     acked_by: str | None
     acked_at: datetime | None
+    detected_late_s: float | None = Field(
+        None,
+        description="set when the alert was decided while catching up (after a restart, a lag"
+        " or an outage): how many wall-clock seconds its data had waited; started_at is still"
+        " the event time it began",
+    )
 
     @classmethod
     def of(cls, alert: Alert) -> AlertOut:

@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 import httpx
 import polars as pl
 from prometheus_client import CollectorRegistry
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts import lifecycle, outbox
 from alerts.config import AlertingConfig
@@ -32,6 +33,7 @@ from alerts.errors import (
     AlertNotFoundError,
     SilenceNotFoundError,
 )
+from alerts.lifecycle import Authority
 from alerts.metrics import AlertMetrics
 from alerts.model import Alert, AlertChange
 from alerts.notify import build_notifier
@@ -40,9 +42,18 @@ from alerts.silence import Matcher, Silence, new_silence
 from alerts.store import repository, silences
 from alerts.store.db import Database
 from alerts.store.history import AlertQuery, query_alerts
-from alerts.tick import authority, notifications_for, signals_by_fingerprint, stamp_firing
+from alerts.tick import (
+    StepSignals,
+    authority,
+    mark_late,
+    notifications_for,
+    signals_by_fingerprint,
+    stamp_firing,
+    step_authority,
+)
 
 EVENT_PAGE = 500
+LATE_AFTER_S = 60.0  # decided this long after the data arrived: marked as detected late
 SUBSCRIBER_POLL_S = 2.0  # how often a stream looks for changes made by other replicas
 
 
@@ -144,41 +155,101 @@ class AlertService:
         Transitions, history and notifications commit together; returns the stored changes.
         """
         wall_now = wall_now or self._clock()
-        by_fingerprint = signals_by_fingerprint(signals)
         check = authority(owned_hubs, evaluates_network)
         async with self._db.sessionmaker.begin() as session:
             active = await repository.load_active(session)
-            decision = lifecycle.decide(
-                active,
-                by_fingerprint,
-                now=now,
-                periods=self._config.periods_for,
-                authoritative=check,
-                new_id=new_alert_id,
+            stored, active = await self._decide(
+                session, active, signals, now=now, check=check, wall_now=wall_now, late_s=None
             )
-            decision = stamp_firing(decision, wall_now=wall_now)
-            await repository.write_alerts(
-                session,
-                inserts=decision.inserts,
-                updates=decision.updates,
-                deletes=decision.deletes,
-                wall_now=wall_now,
-            )
-            resolved = [c.alert.id for c in decision.changes if c.kind == "resolved"]
-            notified = await outbox.notified_receivers(session, resolved)
-            notifications = notifications_for(decision.changes, self._config, notified=notified)
-            await outbox.enqueue(session, notifications, wall_now=wall_now)
-            stored = await repository.record_changes(session, decision.changes, wall_now=wall_now)
-        after = {**active, **{a.fingerprint: a for a in (*decision.inserts, *decision.updates)}}
-        gone = set(decision.deletes)
-        self._metrics.set_active(
-            a
-            for a in after.values()
-            if a.state != "resolved" and a.id not in gone and check(a.scope, a.subject)
-        )
+        self._metrics.set_active(a for a in active.values() if check(a.scope, a.subject))
         self._metrics.observe_changes(stored)
         self._published(stored)
         return stored
+
+    async def process_steps(
+        self,
+        steps: Sequence[StepSignals],
+        *,
+        behind_s: float = 0.0,
+        wall_now: datetime | None = None,
+    ) -> list[AlertChange]:
+        """Decide a run of event-time steps, oldest first, in one transaction.
+
+        Each step decides only what no earlier call stored (the evaluation marks, per partition
+        and for the network), so a replayed step never pages again. ``behind_s``: how long the
+        data had waited; from ``LATE_AFTER_S`` on, alerts started here are marked detected late.
+        """
+        wall_now = wall_now or self._clock()
+        late_s = behind_s if behind_s >= LATE_AFTER_S else None
+        stored: list[AlertChange] = []
+        check = authority(set(), False)
+        async with self._db.sessionmaker.begin() as session:
+            marks = await repository.load_marks(session)
+            active = await repository.load_active(session)
+            moved: dict[str, datetime] = {}
+            for step in steps:
+                hubs, network, keys = step_authority(step, {**marks, **moved})
+                if not hubs and not network:
+                    continue
+                check = authority(hubs, network)
+                changes, active = await self._decide(
+                    session,
+                    active,
+                    step.signals,
+                    now=step.at,
+                    check=check,
+                    wall_now=wall_now,
+                    late_s=late_s,
+                )
+                stored.extend(changes)
+                moved.update(dict.fromkeys(keys, step.at))
+            await repository.save_marks(session, moved, wall_now=wall_now)
+        self._metrics.set_active(a for a in active.values() if check(a.scope, a.subject))
+        self._metrics.observe_changes(stored)
+        self._published(stored)
+        return stored
+
+    async def _decide(
+        self,
+        session: AsyncSession,
+        active: dict[str, Alert],
+        signals: pl.DataFrame,
+        *,
+        now: datetime,
+        check: Authority,
+        wall_now: datetime,
+        late_s: float | None,
+    ) -> tuple[list[AlertChange], dict[str, Alert]]:
+        """One step inside the caller's transaction; returns its changes and the active alerts
+        after it."""
+        decision = lifecycle.decide(
+            active,
+            signals_by_fingerprint(signals),
+            now=now,
+            periods=self._config.periods_for,
+            authoritative=check,
+            new_id=new_alert_id,
+        )
+        decision = mark_late(stamp_firing(decision, wall_now=wall_now), late_s)
+        await repository.write_alerts(
+            session,
+            inserts=decision.inserts,
+            updates=decision.updates,
+            deletes=decision.deletes,
+            wall_now=wall_now,
+        )
+        resolved = [c.alert.id for c in decision.changes if c.kind == "resolved"]
+        notified = await outbox.notified_receivers(session, resolved)
+        notifications = notifications_for(decision.changes, self._config, notified=notified)
+        await outbox.enqueue(session, notifications, wall_now=wall_now)
+        stored = await repository.record_changes(session, decision.changes, wall_now=wall_now)
+        after = {**active, **{a.fingerprint: a for a in (*decision.inserts, *decision.updates)}}
+        gone = set(decision.deletes)
+        return stored, {
+            key: alert
+            for key, alert in after.items()
+            if alert.state != "resolved" and alert.id not in gone
+        }
 
     async def deliver_due(self, *, wall_now: datetime) -> int:
         """One delivery pass (see ``alerts.delivery``); returns notifications delivered."""

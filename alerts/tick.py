@@ -5,7 +5,7 @@ notifications they cause. Pure functions (no I/O); the service runs them in its 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import polars as pl
@@ -40,6 +40,65 @@ def signals_by_fingerprint(frame: pl.DataFrame) -> dict[str, Signal]:
         )
     )
     return {row["fingerprint"]: Signal(**row) for row in rows.iter_rows(named=True)}
+
+
+NETWORK_MARK = "network"
+
+
+@dataclass(frozen=True)
+class StepSignals:
+    """One event-time step: its signals, the hubs this replica holds, and what it may decide.
+
+    ``partitions``: the partitions the engine evaluated at this step for the first time (one
+    rebuilt from a checkpoint may be past it already); ``hubs``: hub id → partition.
+    """
+
+    at: datetime
+    signals: pl.DataFrame
+    hubs: Mapping[str, int]
+    partitions: frozenset[int]
+    evaluates_network: bool
+
+
+def partition_mark(partition: int) -> str:
+    """The evaluation-mark key of a partition's hub alerts."""
+    return f"partition:{partition}"
+
+
+def step_authority(
+    step: StepSignals, marks: Mapping[str, datetime]
+) -> tuple[set[str], bool, list[str]]:
+    """What ``step`` decides given the stored marks: the hubs, whether the network, and the
+    marks it moves. A step at or before a mark was decided already (before a restart, or by
+    the replica that held the partition): deciding it again would page twice."""
+
+    def due(key: str) -> bool:
+        mark = marks.get(key)
+        return mark is None or mark < step.at
+
+    partitions = {p for p in step.partitions if due(partition_mark(p))}
+    hubs = {hub for hub, partition in step.hubs.items() if partition in partitions}
+    network = step.evaluates_network and due(NETWORK_MARK)
+    keys = [partition_mark(p) for p in sorted(partitions)]
+    return hubs, network, [*keys, NETWORK_MARK] if network else keys
+
+
+def mark_late(decision: Decision, late_s: float | None) -> Decision:
+    """Alerts started or fired while catching up carry how late (wall s) they were decided."""
+    if late_s is None:
+        return decision
+    fired = {c.alert.id for c in decision.changes if c.kind in ("firing", "pending")}
+    late = round(late_s, 1)
+
+    def marked(alert: Alert) -> Alert:
+        if alert.id in fired and alert.detected_late_s is None:
+            return replace(alert, detected_late_s=late)
+        return alert
+
+    decision.inserts = [marked(a) for a in decision.inserts]
+    decision.updates = [marked(a) for a in decision.updates]
+    decision.changes = [replace(c, alert=marked(c.alert)) for c in decision.changes]
+    return decision
 
 
 def authority(owned_hubs: set[str] | None, evaluates_network: bool) -> Authority:

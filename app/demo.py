@@ -93,7 +93,7 @@ def run(seconds: float | None, speed: float, hubs: int) -> int:
         "PEAKWATCH_EVENTS_TOPIC": f"hub-events-demo-{int(time.time())}",
         "PEAKWATCH_STATUS_TOPIC": f"hub-status-demo-{int(time.time())}",
         "PEAKWATCH_CHECKPOINT_TOPIC": f"hub-state-checkpoints-demo-{int(time.time())}",
-        "PEAKWATCH_EVALUATE_INTERVAL_S": "1.0",
+        "PEAKWATCH_STATUS_PUBLISH_INTERVAL_S": "1.0",
     }
     (demo_dir / "peakwatch.db").unlink(missing_ok=True)  # every demo starts a fresh night
     service_log = (demo_dir / "service.log").open("wb")

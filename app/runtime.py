@@ -1,10 +1,13 @@
 """What one service process holds while it runs, and the background tasks that keep it current.
 
 Runtime.open(settings)     topics, producer, consumer group, network view, alert store
-tasks: consume            consumers.HubEventConsumer.run
-       network view       hub-status and hub-registry readers
-       tick               every evaluate_interval_s: hub states → publish → rules → alerts
-       deliver            alert outbox delivery
+tasks: consume            consumers.HubEventConsumer.run — the engine's one owner: each batch,
+                          then every event-time step it completes → ``on_steps``:
+                          rules (hub; province and network on the replica holding partition 0)
+                          → alert lifecycle at each step (one transaction) → hub-status
+                          → a new immutable ``Snapshot`` for the API and /metrics
+       network view       hub-status reader (the other replicas' hubs)
+       deliver            alert outbox delivery (wall clock)
        stall watch        logs where the consume task waits if it stops polling Kafka
 Runtime.close()            checkpoint, commit, leave the group, close everything
 """
@@ -17,7 +20,7 @@ import io
 import logging
 import time
 from collections.abc import Coroutine
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -28,6 +31,7 @@ from fastapi import Depends, Request
 from prometheus_client import CollectorRegistry, Counter
 
 from alerts.service import AlertService
+from alerts.tick import StepSignals
 from app.api.deps import Principal
 from app.keys import KeyStore
 from app.ratelimit import RateLimiter
@@ -37,8 +41,9 @@ from consumers.metrics import PipelineMetrics
 from consumers.network_view import NetworkView, publish_states
 from consumers.producing import GroupedProducer
 from consumers.topics import TopicNames, ensure_topics
+from core import hub_rules
 from core.config import RiskConfig
-from core.engine import HUB_STATE_SCHEMA, Engine, network_signals
+from core.engine import HUB_STATE_SCHEMA, Engine, StepResult, network_signals
 from core.errors import BrokerUnavailableError
 from core.events import HubEvent
 from core.registry import HubSpec, empty_registry, parse_hubs, upsert_hub
@@ -50,13 +55,18 @@ STALL_CHECK_S = 10.0
 STALL_AFTER_S = 20.0
 
 
-@dataclass
+@dataclass(frozen=True)
 class Snapshot:
-    """The view the API and /metrics read: refreshed at every evaluation tick."""
+    """The view the API and /metrics read, replaced (never changed) after each run of steps.
+
+    ``watermark`` is the event-time step every frame describes; ``buckets`` the per-minute
+    history of this replica's hubs as of that step (for hub series).
+    """
 
     hub_states: pl.DataFrame
     signals: pl.DataFrame
     watermark: datetime | None
+    buckets: pl.DataFrame | None = None
     at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
@@ -84,7 +94,8 @@ class Runtime:
             ["carrier", "outcome"],
             registry=metrics,
         )
-        self.snapshot = Snapshot(HUB_STATE_SCHEMA_EMPTY(), empty_signals(), None)
+        self.snapshot = Snapshot(self.engine.hub_states(), empty_signals(), None)
+        self._published_at = 0.0  # monotonic time hub-status rows were last published
         self.producer: Any = None
         self.events_producer: GroupedProducer | None = None  # HTTP ingest, over ``producer``
         self.consumer: HubEventConsumer | None = None
@@ -108,7 +119,13 @@ class Runtime:
         """Add or change a hub, here and (through Kafka) on every replica."""
         self.registry = upsert_hub(self.registry, hub)
         self._refresh_owners()
-        self.engine.set_registry(self.registry)
+        # the engine is the consumer's; it reads the registry through ``registry()`` at its
+        # next batch. The snapshot shows the new hub at once (unknown until its first step).
+        states = self.snapshot.hub_states
+        if hub.hub_id not in set(states["hub_id"].to_list()):
+            added = Engine(self.registry, self.engine.config).hub_states()
+            added = added.filter(pl.col("hub_id") == hub.hub_id)
+            self.snapshot = replace(self.snapshot, hub_states=pl.concat([states, added]))
 
     # -- ingest ----------------------------------------------------------------------------
 
@@ -131,46 +148,58 @@ class Runtime:
         self.ingest_counter.labels(carrier, "accepted").inc(accepted)
         self.ingest_counter.labels(carrier, "rejected").inc(rejected)
 
-    # -- the evaluation tick ---------------------------------------------------------------
+    # -- event-time steps ------------------------------------------------------------------
 
-    async def tick(self) -> None:
-        """Hub states → hub-status → rules → alerts; then refresh the snapshot."""
+    async def on_steps(self, steps: list[StepResult], behind_s: float) -> None:
+        """A run of steps from the consumer: rules → alerts (one transaction) → hub-status →
+        the snapshot. Runs before the batch's offsets are committed."""
         consumer = self.consumer
         assert consumer is not None
         assert self.network is not None
-        async with consumer.lock:
-            local = await asyncio.to_thread(self.engine.hub_states)
-            hub_signals = await asyncio.to_thread(self.engine.evaluate)
-            watermark = self.engine.watermark()
-        owned = local.filter(pl.col("last_event_at").is_not_null())
-        await publish_states(self.producer, self.topics.status, owned)
-        merged = self._merge_view(owned)
         evaluates_network = 0 in consumer.assigned
-        signals = hub_signals
-        if evaluates_network and watermark is not None:
-            network = network_signals(merged, at=watermark, config=self.engine.config)
-            signals = pl.concat([hub_signals, network])
-        if self.alerts is not None and consumer.caught_up and watermark is not None:
-            await self.alerts.process(
-                signals,
-                now=watermark,
-                owned_hubs=set(owned["hub_id"].to_list()),
-                evaluates_network=evaluates_network,
-            )
-        self.snapshot = Snapshot(merged, signals, watermark)
-        if watermark is not None:
-            lag_s = (datetime.now(UTC) - watermark).total_seconds()
-            self.pipeline_metrics.watermark_lag.set(lag_s)
+        decided = await asyncio.to_thread(self._step_signals, steps, evaluates_network)
+        if self.alerts is not None:
+            await self.alerts.process_steps(decided, behind_s=behind_s)
+        last, signals = steps[-1], decided[-1].signals
+        owned = self._owned(last)
+        if time.monotonic() - self._published_at >= self.settings.status_publish_interval_s:
+            await publish_states(self.producer, self.topics.status, owned)
+            self._published_at = time.monotonic()
+        merged = await asyncio.to_thread(self._merge_view, owned, last.hub_states)
+        self.snapshot = Snapshot(merged, signals, last.step, buckets=last.buckets)
+        lag_s = (datetime.now(UTC) - last.step).total_seconds()
+        self.pipeline_metrics.watermark_lag.set(lag_s)
 
-    def _merge_view(self, owned: pl.DataFrame) -> pl.DataFrame:
-        """Every registered hub: our rows, then other replicas' published rows, else unknown."""
+    @staticmethod
+    def _owned(step: StepResult) -> pl.DataFrame:
+        return step.hub_states.filter(
+            pl.col("hub_id").is_in(step.hubs_by_partition["hub_id"].implode())
+        )
+
+    def _step_signals(self, steps: list[StepResult], evaluates_network: bool) -> list[StepSignals]:
+        """Each step's signals: its hub rules, and with ``evaluates_network`` the province and
+        network rules over every hub (ours as of the step, the others' latest published)."""
+        decided = []
+        for step in steps:
+            signals = hub_rules.signals(step.hub_states)
+            if evaluates_network:
+                merged = self._merge_view(self._owned(step), step.hub_states)
+                network = network_signals(merged, at=step.step, config=self.engine.config)
+                signals = pl.concat([signals, network])
+            hubs = dict(step.hubs_by_partition.iter_rows())
+            decided.append(
+                StepSignals(step.step, signals, hubs, step.partitions, evaluates_network)
+            )
+        return decided
+
+    def _merge_view(self, owned: pl.DataFrame, local: pl.DataFrame) -> pl.DataFrame:
+        """Every registered hub: our rows, then other replicas' published rows, else unknown
+        (``local``: every registered hub as this engine sees it)."""
         assert self.network is not None
         remote = self.network.frame(HUB_STATE_SCHEMA)
         remote = remote.filter(~pl.col("hub_id").is_in(owned["hub_id"].implode()))
         known = pl.concat([owned, remote])
-        unknown = self.engine.hub_states().filter(
-            ~pl.col("hub_id").is_in(known["hub_id"].implode())
-        )
+        unknown = local.filter(~pl.col("hub_id").is_in(known["hub_id"].implode()))
         return pl.concat([known, unknown]).filter(
             pl.col("hub_id").is_in(self.registry["hub_id"].implode())
         )
@@ -206,12 +235,13 @@ class Runtime:
             metrics=self.pipeline_metrics,
             max_batch_records=settings.max_batch_records,
             checkpoint_interval_s=settings.checkpoint_interval_s,
+            idle_timeout_s=settings.idle_timeout_s,
+            on_steps=self.on_steps,
         )
         await self.consumer.start()
         self._spawn(self.consumer.run(), "consume")
         self._spawn(self._every(STALL_CHECK_S, self._report_stall), "stall watch")
         self._spawn(self.network.run(), "network view")
-        self._spawn(self._every(settings.evaluate_interval_s, self.tick), "tick")
         if self.alerts is not None:
             alerts = self.alerts
 
@@ -286,11 +316,6 @@ class Runtime:
             and lag <= self.settings.ready_max_lag_records
         )
         return ready, details
-
-
-def HUB_STATE_SCHEMA_EMPTY() -> pl.DataFrame:  # noqa: N802 - reads as the constant it builds
-    """An empty hub-state frame."""
-    return pl.DataFrame(schema=HUB_STATE_SCHEMA)
 
 
 def load_registry(settings: Settings) -> pl.DataFrame:

@@ -57,7 +57,15 @@ class Settings(BaseSettings):
     # State and alerting
     hubs_file: Path | None = Field(None, description="hub registry, JSON lines")
     db_url: str = "sqlite+aiosqlite:///.peakwatch/peakwatch.db"
-    evaluate_interval_s: float = Field(2.0, gt=0, description="risk evaluation tick (wall time)")
+    status_publish_interval_s: float = Field(
+        2.0, gt=0, description="hub-status rows published at most this often (wall time)"
+    )
+    idle_timeout_s: float = Field(
+        60.0,
+        gt=0,
+        description="a partition quiet this long (wall time, nothing left to read) stops holding"
+        " event time back; when all are, event time goes on with the wall clock",
+    )
     ready_max_lag_records: int = Field(50_000, ge=0, description="/readyz: caught up within this")
     risk: dict[str, Any] = Field(default_factory=dict, description="core.config.RiskConfig fields")
     alerting: dict[str, Any] = Field(

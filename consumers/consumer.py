@@ -1,7 +1,13 @@
 """The hub-events consumer: Kafka in, core state out, nothing lost and nothing counted twice.
+It is the engine's one owner: ingesting a batch and running the event-time steps it completes
+happen in sequence, in one worker thread, never alongside anything else that touches the engine.
 
-    getmany (bounded) → worker thread: decode + registry check + engine.apply (one Polars pass)
+    getmany (bounded) → worker thread: decode + registry check + engine.ingest (one Polars pass)
+      + every event-time step the watermark passed (engine.run_due_steps)
+      → on_steps(steps): rules, alerts, hub-status, the API's snapshot (the runtime's)
       → DLQ records produced (acks=all) → offsets committed
+    no records: idleness (wall clock) — a partition quiet for ``idle_timeout_s`` with nothing
+      left to read stops holding the watermark back; when all are, event time goes on
       (the next getmany runs while the worker thread applies; a change of assignment or an
       error drops that prefetched batch and seeks back to the first offset not yet applied)
     every checkpoint_interval_s: engine state per partition → hub-state-checkpoints (acks=all),
@@ -20,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -34,9 +40,17 @@ from consumers.checkpoints import Checkpoint, read_checkpoints, write_checkpoint
 from consumers.dlq import send_dead_letters
 from consumers.metrics import PipelineMetrics
 from consumers.topics import MAX_CHECKPOINT_BYTES, TopicNames
-from core.engine import Engine
+from core.engine import Engine, StepResult
 
 log = logging.getLogger(__name__)
+
+StepSink = Callable[[list[StepResult], float], Awaitable[None]]
+"""Receives the steps a batch completed, oldest first, and how far (wall seconds) the newest
+record applied was behind its produce time; effects must be durable when it returns."""
+
+
+async def _no_sink(steps: list[StepResult], behind_s: float) -> None:
+    return None
 
 
 @dataclass(frozen=True)
@@ -73,6 +87,8 @@ class HubEventConsumer:
         metrics: PipelineMetrics,
         max_batch_records: int = 20_000,
         checkpoint_interval_s: float = 10.0,
+        idle_timeout_s: float = 60.0,
+        on_steps: StepSink = _no_sink,
     ) -> None:
         self.bootstrap = bootstrap
         self.topics = topics
@@ -82,10 +98,16 @@ class HubEventConsumer:
         self.metrics = metrics
         self.max_batch_records = max_batch_records
         self.checkpoint_interval_s = checkpoint_interval_s
+        self.idle_timeout_s = idle_timeout_s
+        self.on_steps = on_steps
         self.assigned: set[int] = set()
         self.next_offsets: dict[int, int] = {}
         self.catch_up_targets: dict[int, int] = {}
-        self.lock = asyncio.Lock()  # engine access from this loop vs. the evaluation tick
+        # the worker's turn on the engine: a batch being applied, or a rebalance callback
+        # (which aiokafka runs inside the prefetching getmany) dropping or loading partitions
+        self._engine_turn = asyncio.Lock()
+        self._last_record_at: dict[int, float] = {}  # monotonic time of a partition's last record
+        self._unsent: list[StepResult] = []  # steps whose effects failed: sent again first
         self._consumer: Any = None
         self._producer: Any = None
         self._checkpointed_offsets: dict[int, int] = {}
@@ -158,7 +180,8 @@ class HubEventConsumer:
     # -- the loop --------------------------------------------------------------------------
 
     async def poll_once(self) -> BatchOutcome | None:
-        """Apply one bounded batch, dead-letter its bad records, commit.
+        """Apply one bounded batch and the steps it completes, dead-letter its bad records,
+        hand the steps on, commit.
 
         The next batch is fetched while this one is applied in the worker thread: aiokafka
         builds its record objects in this thread (Python), the engine works in Polars (off the
@@ -171,22 +194,27 @@ class HubEventConsumer:
                 self._rewind()
             fetched = await self._fetch()
         outcome = None
+        behind_s = 0.0
         if fetched.records:
-            applying = asyncio.ensure_future(self._apply(fetched.records))
+            applying = asyncio.ensure_future(self._apply(fetched))
             try:
                 self._prefetched = await self._fetch()
             finally:
-                outcome = await applying
+                outcome, steps = await applying
+            if outcome is None:  # its partitions were taken away meanwhile: nothing counted
+                return None
             await send_dead_letters(
                 self._producer,
                 outcome.dead_letters,
                 dlq_topic=self.topics.dlq,
                 source_topic=self.topics.events,
             )
-            for partition, next_offset in fetched.next_offsets.items():
-                self.next_offsets[partition] = next_offset
-            await self._commit()
+            behind_s = max(0.0, time.time() - max(r.timestamp for r in fetched.records) / 1000)
             self._count(outcome, fetched.records)
+        else:
+            steps = await self._idle_steps()
+        await self._hand_on(steps, behind_s)
+        await self._commit()
         self._update_lag()
         if self.caught_up != self._was_caught_up:
             self._was_caught_up = self.caught_up
@@ -195,6 +223,44 @@ class HubEventConsumer:
         if due is not None:
             await self._checkpoint({due})
         return outcome
+
+    async def _hand_on(self, steps: list[StepResult], behind_s: float) -> None:
+        """Give the steps (and any whose effects failed before) to ``on_steps``; keep them on
+        failure, so that the next poll sends them again before anything newer."""
+        pending = [*self._unsent, *steps]
+        if not pending:
+            return
+        self._unsent = pending
+        await self.on_steps(pending, behind_s)
+        self._unsent = []
+
+    def idle_partitions(self) -> tuple[set[int], float | None]:
+        """Partitions quiet for ``idle_timeout_s`` with nothing left to read, and, when every
+        assigned partition is, for how long (s) the whole feed has been stopped."""
+        now = time.monotonic()
+        idle: set[int] = set()
+        for partition in self.assigned:
+            heard = self._last_record_at.get(partition)
+            quiet = heard is None or now - heard >= self.idle_timeout_s
+            tp = TopicPartition(self.topics.events, partition)
+            highwater = self._consumer.highwater(tp) if self._consumer is not None else None
+            drained = highwater is not None and self.next_offsets.get(partition, 0) >= highwater
+            if quiet and drained:
+                idle.add(partition)
+        if not self.assigned or idle != self.assigned or not self._last_record_at:
+            return idle, None
+        return idle, now - max(self._last_record_at.values())
+
+    async def _idle_steps(self) -> list[StepResult]:
+        """Steps that idleness completes (no records this poll)."""
+        idle, stopped_s = self.idle_partitions()
+        if not idle:
+            return []
+        stopped_ms = None if stopped_s is None else int(stopped_s * 1000)
+        async with self._engine_turn:
+            return await asyncio.to_thread(
+                self.engine.run_due_steps, idle, feed_stopped_for_ms=stopped_ms
+            )
 
     async def _fetch(self) -> _Fetched:
         """One bounded getmany, kept to the partitions this replica has rebuilt."""
@@ -226,7 +292,14 @@ class HubEventConsumer:
                 tp = TopicPartition(self.topics.events, partition)
                 self._consumer.seek(tp, self.next_offsets[partition])
 
-    async def _apply(self, records: list[Any]) -> BatchOutcome:
+    async def _apply(self, fetched: _Fetched) -> tuple[BatchOutcome | None, list[StepResult]]:
+        """Ingest a batch and run the steps it completes, in the worker thread.
+
+        Nothing for a batch whose assignment changed before its turn (a rebalance callback ran
+        first): it is fetched again from our offsets. Its offsets move on in the same turn, so a
+        checkpoint written by a revocation right after holds the batch and says so.
+        """
+        records = fetched.records
         raw = RawBatch(
             values=[record.value or b"" for record in records],
             partitions=[record.partition for record in records],
@@ -234,12 +307,25 @@ class HubEventConsumer:
             timestamps_ms=[record.timestamp for record in records],
         )
         started = time.perf_counter()
-        async with self.lock:
-            outcome = await asyncio.to_thread(
-                process_batch, self.engine, self.registry(), raw, now=datetime.now(UTC)
+        async with self._engine_turn:
+            if fetched.epoch != self._epoch:
+                return None, []
+            idle, _ = self.idle_partitions()
+            outcome, steps = await asyncio.to_thread(
+                self._ingest_and_step, raw, idle - set(fetched.next_offsets)
             )
+            self.next_offsets.update(fetched.next_offsets)
+            now = time.monotonic()
+            for partition in fetched.next_offsets:
+                self._last_record_at[partition] = now
         self.metrics.batch_duration.observe(time.perf_counter() - started)
-        return outcome
+        return outcome, steps
+
+    def _ingest_and_step(
+        self, raw: RawBatch, idle: set[int]
+    ) -> tuple[BatchOutcome, list[StepResult]]:
+        outcome = process_batch(self.engine, self.registry(), raw, now=datetime.now(UTC))
+        return outcome, self.engine.run_due_steps(idle)
 
     def _count(self, outcome: BatchOutcome, records: list[Any]) -> None:
         metrics = self.metrics
@@ -299,10 +385,11 @@ class HubEventConsumer:
         ]
         if not moved or self._producer is None:
             return
-        async with self.lock:
+        async with self._engine_turn:
             checkpoints = [
                 Checkpoint(p, self.next_offsets[p], self.engine.checkpoint(partitions={p}))
                 for p in moved
+                if p in self.next_offsets
             ]
         try:
             await write_checkpoints(
@@ -328,11 +415,12 @@ class HubEventConsumer:
             await self._commit()
         except KafkaError as error:
             log.warning("checkpoint on revocation failed (%s); the next owner replays", error)
-        async with self.lock:
+        async with self._engine_turn:
             self.engine.drop_partitions(partitions)
-        self.assigned -= partitions
-        self._epoch += 1
+            self.assigned -= partitions
+            self._epoch += 1
         for partition in partitions:
+            self._last_record_at.pop(partition, None)
             self.next_offsets.pop(partition, None)
             self.catch_up_targets.pop(partition, None)
             self._checkpointed_offsets.pop(partition, None)
@@ -354,7 +442,7 @@ class HubEventConsumer:
         read_s = time.monotonic() - started
         ends = await self._consumer.end_offsets(tps)
         beginnings = await self._consumer.beginning_offsets(tps)
-        async with self.lock:
+        async with self._engine_turn:
             # No await from here on: the consuming task runs getmany concurrently with this
             # rebalance callback, and records it drained between a seek and ``assigned`` below
             # would be dropped as "not ours yet" after the seek had moved past them.

@@ -19,6 +19,9 @@ class RiskConfig(BaseModel):
     bucket_horizon_s: int = Field(3 * 3600, gt=0, description="per-minute history kept per hub")
     rate_window_s: int = Field(15 * 60, gt=0, description="sliding window of the rates")
     allowed_lateness_s: int = Field(5 * 60, ge=0, description="watermark = max event time − this")
+    evaluation_step_s: int = Field(
+        60, gt=0, description="rules and alerts run at every step of event time this long"
+    )
     max_future_skew_s: int = Field(
         10 * 60, ge=0, description="later than wall clock + this: quarantined"
     )

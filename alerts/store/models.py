@@ -105,6 +105,7 @@ class AlertRow(Base):
     acked_at: Mapped[datetime | None]
     firing_wall_at: Mapped[datetime | None]
     escalation_step: Mapped[int] = mapped_column(Integer, default=0)
+    detected_late_s: Mapped[float | None]
     updated_at: Mapped[datetime]
 
 
@@ -229,3 +230,14 @@ class HubRegistryChangeRow(Base):
     actor_key_id: Mapped[str] = mapped_column(String(128))
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     after: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class EvaluationMarkRow(Base):
+    """The last event-time step whose alert decisions are stored, per ``partition:N`` (hub
+    alerts) and for ``network`` (province, carrier and network alerts)."""
+
+    __tablename__ = "evaluation_marks"
+
+    scope_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    step_at: Mapped[datetime]
+    updated_at: Mapped[datetime]

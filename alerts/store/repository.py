@@ -13,7 +13,7 @@ from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts.model import ACTIVE_STATES, Alert, AlertChange, alert_from_json
-from alerts.store.models import AlertEventRow, AlertRow, Base
+from alerts.store.models import AlertEventRow, AlertRow, Base, EvaluationMarkRow
 
 LIFECYCLE_COLUMNS = (
     "level",
@@ -29,6 +29,7 @@ LIFECYCLE_COLUMNS = (
     "clear_since",
     "downgrade_since",
     "firing_wall_at",
+    "detected_late_s",
 )
 """What a tick may write. Acknowledgement and escalation columns have other writers."""
 
@@ -58,6 +59,7 @@ def to_alert(row: AlertRow) -> Alert:
         acked_at=row.acked_at,
         firing_wall_at=row.firing_wall_at,
         escalation_step=row.escalation_step,
+        detected_late_s=row.detected_late_s,
     )
 
 
@@ -252,3 +254,34 @@ async def advance_escalation(
         .execution_options(synchronize_session=False)
     )
     return bool(getattr(result, "rowcount", 0))
+
+
+async def load_marks(session: AsyncSession) -> dict[str, datetime]:
+    """Evaluation marks: scope key (``partition:N``, ``network``) → last step decided."""
+    rows = await session.execute(select(EvaluationMarkRow.scope_key, EvaluationMarkRow.step_at))
+    return {key: step for key, step in rows.tuples()}
+
+
+async def save_marks(
+    session: AsyncSession, marks: dict[str, datetime], *, wall_now: datetime
+) -> None:
+    """Move the marks of ``marks`` on (never back: a mark is the max of the old and new)."""
+    if not marks:
+        return
+    stored = await load_marks(session)
+    new = {k: v for k, v in marks.items() if k not in stored}
+    moved = {k: v for k, v in marks.items() if k in stored and v > stored[k]}
+    if new:
+        await session.execute(
+            insert(EvaluationMarkRow),
+            [{"scope_key": k, "step_at": v, "updated_at": wall_now} for k, v in new.items()],
+        )
+    if moved:
+        table = Base.metadata.tables["evaluation_marks"]
+        statement = (
+            update(table)
+            .where(table.c.scope_key == bindparam("_key"))
+            .values(step_at=bindparam("step_at"), updated_at=bindparam("updated_at"))
+        )
+        rows = [{"_key": k, "step_at": v, "updated_at": wall_now} for k, v in moved.items()]
+        await session.execute(statement, rows)

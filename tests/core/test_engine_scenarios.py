@@ -1,4 +1,4 @@
-"""The engine on simulated networks, minute by minute, checked against the simulator's ground truth.
+"""The engine on simulated networks, step by step, checked against the simulator's ground truth.
 
 An outbound-truck shortage at one key hub must raise ``hub_overflow`` orange well before its
 backlog reaches capacity (from the time to overflow) and red by the time it does; a calm night
@@ -13,14 +13,15 @@ from datetime import datetime, timedelta
 
 import polars as pl
 
-from core.engine import Engine, network_signals
+from core import hub_rules
+from core.engine import Engine, StepResult, network_signals
 from core.levels import LEVEL_RANK
 from simulator.simulation import Simulation, generate
 
 
 @dataclass(frozen=True)
 class Tick:
-    """One evaluation tick: the watermark, every hub's state, and every signal."""
+    """One evaluation step: its time, every hub's state as of it, and every signal."""
 
     watermark: datetime
     states: pl.DataFrame
@@ -28,22 +29,27 @@ class Tick:
 
 
 def _ticks(simulation: Simulation) -> Iterator[Tick]:
-    """Feed the engine one simulated minute at a time, as the consumer would, and evaluate."""
+    """Feed the engine one simulated minute at a time, as the consumer would, and evaluate every
+    step it completes; once the feed stops, event time goes on until the last minute's step."""
     engine = Engine(simulation.registry)
+    steps: list[StepResult] = []
     for batch in simulation.batches():
         frame = batch.events.with_row_index("index").with_columns(partition=pl.lit(0, pl.Int32))
-        result = engine.apply(frame, now=batch.minute + timedelta(minutes=1))
+        result = engine.ingest(frame, now=batch.minute + timedelta(minutes=1))
         assert result.quarantined.height == 0
-        watermark = engine.watermark()
-        assert watermark is not None
-        states = engine.hub_states()
+        steps += engine.run_due_steps()
+    config = engine.config
+    stopped_ms = (config.allowed_lateness_s + config.evaluation_step_s) * 1000
+    steps += engine.run_due_steps({0}, feed_stopped_for_ms=stopped_ms)
+    assert steps[-1].step == simulation.end
+    for step in steps:
         signals = pl.concat(
             [
-                engine.evaluate(),
-                network_signals(states, at=watermark, config=engine.config),
+                hub_rules.signals(step.hub_states),
+                network_signals(step.hub_states, at=step.step, config=config),
             ]
         )
-        yield Tick(watermark, states, signals)
+        yield Tick(step.step, step.hub_states, signals)
 
 
 def _at_least(level: str) -> pl.Expr:

@@ -54,7 +54,12 @@ def make_service(
     hubs_file.write_text(hubs_jsonl, encoding="utf-8")
     settings = {
         "PEAKWATCH_EVENTS_PARTITIONS": "4",
-        "PEAKWATCH_EVALUATE_INTERVAL_S": "0.5",
+        "PEAKWATCH_STATUS_PUBLISH_INTERVAL_S": "0.5",
+        # Short event-time settings, so that what a test posts is evaluated within seconds of
+        # the feed going quiet (idle after 1 s, then event time goes on with the wall clock).
+        # Tests of the event-time semantics themselves pass the defaults back in ``overrides``.
+        "PEAKWATCH_IDLE_TIMEOUT_S": "1.0",
+        "PEAKWATCH_RISK": json.dumps({"allowed_lateness_s": 0, "evaluation_step_s": 5}),
         "PEAKWATCH_CHECKPOINT_INTERVAL_S": "1.0",
         **(overrides or {}),
     }
