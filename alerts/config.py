@@ -60,6 +60,7 @@ DEFAULT_RULE_PERIODS: dict[str, RulePeriods] = {
     # hub_silent already waits 10 minutes of silence in the core before it signals.
     "hub_silent": RulePeriods(pending_s=0.0, clear_s=300.0),
     "network_paralysis": RulePeriods(pending_s=60.0, clear_s=600.0),
+    "network_data_outage": RulePeriods(pending_s=0.0, clear_s=300.0),
 }
 
 

@@ -73,6 +73,7 @@ _RULES: dict[str, tuple[str, str]] = {
     "hub_silent": ("数据中断", "Hub silent"),
     "province_congestion": ("省内拥堵", "Province congestion"),
     "network_paralysis": ("全网瘫痪风险", "Network paralysis risk"),
+    "network_data_outage": ("全网数据中断", "Network data outage"),
 }
 
 _LEVELS_EN = {

@@ -38,13 +38,14 @@ from app.ratelimit import RateLimiter
 from app.settings import Settings
 from consumers.consumer import HubEventConsumer
 from consumers.metrics import PipelineMetrics
-from consumers.network_view import NetworkView, publish_states
+from consumers.network_steps import NetworkStepper
+from consumers.network_view import NetworkView, publish_states, publish_sums
 from consumers.producing import GroupedProducer
 from consumers.topics import TopicNames, ensure_topics
-from core import hub_rules
 from core.config import RiskConfig
-from core.engine import HUB_STATE_SCHEMA, Engine, StepResult, network_signals
+from core.engine import HUB_STATE_SCHEMA, Engine, StepResult
 from core.errors import BrokerUnavailableError
+from core.evaluate import partition_sums, step_signals
 from core.events import HubEvent
 from core.registry import HubSpec, empty_registry, parse_hubs, upsert_hub
 from core.signals import empty_signals
@@ -96,6 +97,9 @@ class Runtime:
         )
         self.snapshot = Snapshot(self.engine.hub_states(), empty_signals(), None)
         self._published_at = 0.0  # monotonic time hub-status rows were last published
+        self.network_stepper: NetworkStepper | None = None
+        self._network_signals = empty_signals()  # of the last network step decided
+        self._deciding = asyncio.Lock()  # one transaction of alert decisions at a time
         self.producer: Any = None
         self.events_producer: GroupedProducer | None = None  # HTTP ingest, over ``producer``
         self.consumer: HubEventConsumer | None = None
@@ -151,24 +155,41 @@ class Runtime:
     # -- event-time steps ------------------------------------------------------------------
 
     async def on_steps(self, steps: list[StepResult], behind_s: float) -> None:
-        """A run of steps from the consumer: rules → alerts (one transaction) → hub-status →
-        the snapshot. Runs before the batch's offsets are committed."""
-        consumer = self.consumer
-        assert consumer is not None
+        """A run of steps from the consumer: hub rules and province sums per step → the sums on
+        hub-status → network steps now ready → alerts (one transaction) → hub rows → the
+        snapshot. Runs before the batch's offsets are committed."""
         assert self.network is not None
-        evaluates_network = 0 in consumer.assigned
-        decided = await asyncio.to_thread(self._step_signals, steps, evaluates_network)
-        if self.alerts is not None:
-            await self.alerts.process_steps(decided, behind_s=behind_s)
-        last, signals = steps[-1], decided[-1].signals
+        hub_steps, sums = await asyncio.to_thread(self._hub_steps, steps)
+        for step_ms, parts in sums:
+            self.network.add_sums(step_ms, parts)
+            await publish_sums(self.producer, self.topics.status, step_ms, parts)
+        await self.decide(hub_steps, behind_s=behind_s)
+        last = steps[-1]
         owned = self._owned(last)
         if time.monotonic() - self._published_at >= self.settings.status_publish_interval_s:
             await publish_states(self.producer, self.topics.status, owned)
             self._published_at = time.monotonic()
         merged = await asyncio.to_thread(self._merge_view, owned, last.hub_states)
+        signals = pl.concat([hub_steps[-1].signals, self._network_signals])
         self.snapshot = Snapshot(merged, signals, last.step, buckets=last.buckets)
         lag_s = (datetime.now(UTC) - last.step).total_seconds()
         self.pipeline_metrics.watermark_lag.set(lag_s)
+
+    async def decide(self, hub_steps: list[StepSignals], *, behind_s: float = 0.0) -> None:
+        """Store the alert decisions of these hub steps and of the network steps now ready
+        (on the replica holding partition 0), oldest first, in one transaction."""
+        async with self._deciding:
+            consumer, stepper = self.consumer, self.network_stepper
+            network: list[StepSignals] = []
+            if consumer is not None and stepper is not None and 0 in consumer.assigned:
+                ready = await asyncio.to_thread(stepper.ready)
+                network = [StepSignals(at, sig, {}, frozenset(), True) for at, sig in ready]
+            decided = sorted([*hub_steps, *network], key=lambda s: (s.at, s.evaluates_network))
+            if self.alerts is not None and decided:
+                await self.alerts.process_steps(decided, behind_s=behind_s)
+            if network and stepper is not None:
+                stepper.done([s.at for s in network])
+                self._network_signals = network[-1].signals
 
     @staticmethod
     def _owned(step: StepResult) -> pl.DataFrame:
@@ -176,21 +197,18 @@ class Runtime:
             pl.col("hub_id").is_in(step.hubs_by_partition["hub_id"].implode())
         )
 
-    def _step_signals(self, steps: list[StepResult], evaluates_network: bool) -> list[StepSignals]:
-        """Each step's signals: its hub rules, and with ``evaluates_network`` the province and
-        network rules over every hub (ours as of the step, the others' latest published)."""
-        decided = []
+    def _hub_steps(
+        self, steps: list[StepResult]
+    ) -> tuple[list[StepSignals], list[tuple[int, dict[int, pl.DataFrame]]]]:
+        """Each step's hub signals (what this replica decides at it), and the province sums of
+        the partitions it evaluates (what the network's evaluator adds up)."""
+        decided, sums = [], []
         for step in steps:
-            signals = hub_rules.signals(step.hub_states)
-            if evaluates_network:
-                merged = self._merge_view(self._owned(step), step.hub_states)
-                network = network_signals(merged, at=step.step, config=self.engine.config)
-                signals = pl.concat([signals, network])
+            signals = step_signals(step, network_sums=None, config=self.engine.config)
             hubs = dict(step.hubs_by_partition.iter_rows())
-            decided.append(
-                StepSignals(step.step, signals, hubs, step.partitions, evaluates_network)
-            )
-        return decided
+            decided.append(StepSignals(step.step, signals, hubs, step.partitions, False))
+            sums.append((int(step.step.timestamp() * 1000), partition_sums(step)))
+        return decided, sums
 
     def _merge_view(self, owned: pl.DataFrame, local: pl.DataFrame) -> pl.DataFrame:
         """Every registered hub: our rows, then other replicas' published rows, else unknown
@@ -238,8 +256,13 @@ class Runtime:
             idle_timeout_s=settings.idle_timeout_s,
             on_steps=self.on_steps,
         )
+        partitions = await self.producer.partitions_for(self.topics.events)
+        self.network_stepper = NetworkStepper(
+            self.network, partitions=partitions, config=self.engine.config
+        )
         await self.consumer.start()
         self._spawn(self.consumer.run(), "consume")
+        self._spawn(self._every(1.0, self.decide, []), "network steps")
         self._spawn(self._every(STALL_CHECK_S, self._report_stall), "stall watch")
         self._spawn(self.network.run(), "network view")
         if self.alerts is not None:
@@ -270,11 +293,11 @@ class Runtime:
         self._tasks.append(asyncio.create_task(coroutine, name=name))
 
     @staticmethod
-    async def _every(period_s: float, action: Any) -> None:
+    async def _every(period_s: float, action: Any, *args: Any) -> None:
         while True:
             await asyncio.sleep(period_s)
             try:
-                await action()
+                await action(*args)
             except asyncio.CancelledError:
                 raise
             except Exception:

@@ -418,6 +418,7 @@ class HubEventConsumer:
         async with self._engine_turn:
             self.engine.drop_partitions(partitions)
             self.assigned -= partitions
+            self.engine.assign(self.assigned)
             self._epoch += 1
         for partition in partitions:
             self._last_record_at.pop(partition, None)
@@ -431,8 +432,10 @@ class HubEventConsumer:
         """On assignment: rebuild the new partitions' state before they count as caught up."""
         new = partitions - self.assigned
         if not new:
-            self.assigned = set(partitions)
-            self._epoch += 1
+            async with self._engine_turn:
+                self.assigned = set(partitions)
+                self.engine.assign(self.assigned)
+                self._epoch += 1
             return
         started = time.monotonic()
         checkpoints = await read_checkpoints(
@@ -458,6 +461,7 @@ class HubEventConsumer:
                 self._checkpointed_at[tp.partition] = time.monotonic()
                 self.catch_up_targets[tp.partition] = ends[tp]
             self.assigned = set(partitions)  # only now: readiness must not count unrecovered ones
+            self.engine.assign(self.assigned)
             self._epoch += 1
         log.info(
             "assigned partitions %s (%d from checkpoints, read in %.1f s, recovered in %.1f s),"

@@ -62,6 +62,10 @@ class RiskConfig(BaseModel):
     network_silent_key_share: float = Field(
         0.10, gt=0, le=1, description="key nodes silent: yellow"
     )
+    # network_data_outage: share of the hubs that were reporting now silent
+    network_outage_share: dict[str, float] = Field(
+        default_factory=lambda: {"orange": 0.5, "red": 0.9}
+    )
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> RiskConfig:

@@ -106,6 +106,7 @@ class Engine:
         self.pending = pl.DataFrame(schema=PENDING_SCHEMA)
         self.evaluated_ms: dict[int, int] = {}  # partition → last step evaluated for its hubs
         self.last_step_ms: int | None = None
+        self.assigned: set[int] = set()  # partitions the owner holds (heard from or not)
         self._watermark_floor_ms: int | None = None  # the watermark never steps back
         # hub_states() is computed once per change of state (evaluate() and the API reuse it)
         self._version = 0
@@ -129,6 +130,8 @@ class Engine:
         if not marks:
             return self._watermark_floor_ms
         lateness = self.config.allowed_lateness_s * 1000
+        if any(p not in marks and p not in idle for p in self.assigned):
+            return self._watermark_floor_ms  # an assigned partition not heard from holds it
         active = [ms for p, ms in marks.items() if p not in idle]
         if feed_stopped_for_ms is not None:
             watermark = max(marks.values()) - lateness + feed_stopped_for_ms
@@ -138,6 +141,11 @@ class Engine:
             watermark = max(marks.values()) - lateness
         floor = self._watermark_floor_ms
         return watermark if floor is None else max(floor, watermark)
+
+    def assign(self, partitions: Collection[int]) -> None:
+        """The partitions the owner holds: one not heard from yet holds the watermark back
+        (unless idle), and every one of them is evaluated at each step."""
+        self.assigned = set(partitions)
 
     def watermark(self) -> datetime | None:
         """Min over active partitions of the highest event time seen, less the allowed lateness."""
@@ -242,10 +250,9 @@ class Engine:
             max_transit_s=self.config.max_transit_s,
         )
         self.dedup.prune(step_ms // 60_000 - self.config.dedup_horizon_s // 60)
-        fresh = frozenset(
-            p for p in self.partition_max_ms if self.evaluated_ms.get(p, -1) < step_ms
-        )
-        for partition in self.partition_max_ms:
+        held = set(self.partition_max_ms) | self.assigned
+        fresh = frozenset(p for p in held if self.evaluated_ms.get(p, -1) < step_ms)
+        for partition in held:
             self.evaluated_ms[partition] = max(self.evaluated_ms.get(partition, step_ms), step_ms)
         self.last_step_ms = max(step_ms, self.last_step_ms or step_ms)
         self._version += 1

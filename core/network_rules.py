@@ -1,6 +1,9 @@
-"""Province and network rules: ``province_congestion`` and ``network_paralysis`` (全网瘫痪风险).
+"""Province and network rules: ``province_congestion``, ``network_paralysis`` (全网瘫痪风险)
+and ``network_data_outage`` (全网数据中断).
 
-Evaluated from a hub-state frame alone, by exactly one replica (see docs/architecture.md).
+Evaluated from per-province sums of hub states (``heard_sums``), by exactly one replica; the
+sums of each partition come from the replica that holds it, for the same step, so several
+replicas decide what one would (see docs/architecture.md).
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import polars as pl
 
 from core.config import RiskConfig
 from core.levels import LEVEL_RANK
-from core.rollups import province_and_national_rollups
+from core.rollups import combine_sums, province_sums, rollups_from_sums
 from core.signals import SIGNAL_SCHEMA, empty_signals
 from core.summaries import LEVEL_ZH
 
@@ -67,13 +70,30 @@ def _row(
     }
 
 
+def heard_sums(hub_states: pl.DataFrame, *keys: str) -> pl.DataFrame:
+    """The province sums of the hubs that have reported (what the province and network rules
+    read), by province and ``keys``."""
+    return province_sums(hub_states.filter(pl.col("last_event_at").is_not_null()), *keys)
+
+
 def network_signals(hub_states: pl.DataFrame, *, at: datetime, config: RiskConfig) -> pl.DataFrame:
-    """``province_congestion`` per province and ``network_paralysis`` for CN (``SIGNAL_SCHEMA``)."""
-    heard = hub_states.filter(pl.col("last_event_at").is_not_null())
-    if heard.height == 0:
+    """``province_congestion`` per province, ``network_paralysis`` and ``network_data_outage``
+    for CN (``SIGNAL_SCHEMA``), from every hub's state."""
+    return network_signals_from_sums(heard_sums(hub_states), at=at, config=config)
+
+
+def network_signals_from_sums(
+    sums: pl.DataFrame, *, at: datetime, config: RiskConfig
+) -> pl.DataFrame:
+    """``network_signals`` from ``heard_sums`` — of the whole network, or of its parts (the
+    partitions of several replicas) stacked: they are added up first."""
+    if sums.height == 0:
+        return empty_signals()
+    combined = combine_sums(sums.drop("partition", strict=False)).collect()
+    if int(combined["hubs"].sum()) == 0:
         return empty_signals()
     rows: list[dict[str, Any]] = []
-    provinces, national = province_and_national_rollups(heard)
+    provinces, national = rollups_from_sums(combined)
     for province in provinces.iter_rows(named=True):
         share = province["orange_capacity_ratio"]
         level = (
@@ -133,6 +153,42 @@ def network_signals(hub_states: pl.DataFrame, *, at: datetime, config: RiskConfi
                 },
             )
         )
+    rows.extend(_outage(national, at, config))
     if not rows:
         return empty_signals()
     return pl.DataFrame(rows, schema=SIGNAL_SCHEMA)
+
+
+def _outage(national: dict[str, Any], at: datetime, config: RiskConfig) -> list[dict[str, Any]]:
+    """``network_data_outage`` (全网数据中断): a share of the hubs that were reporting has gone
+    silent — the feed itself is failing, which must never look like calm."""
+    share = national["hubs_silent_ratio"]
+    level = (
+        "red"
+        if share >= config.network_outage_share["red"]
+        else "orange"
+        if share >= config.network_outage_share["orange"]
+        else None
+    )
+    if level is None:
+        return []
+    percent = round(share * 100)
+    silent = round(share * national["hubs_reporting"])
+    return [
+        _row(
+            "network_data_outage",
+            "network",
+            "CN",
+            level,
+            at,
+            f"全网数据中断{LEVEL_ZH[level]}：{national['hubs_reporting']} 个曾上报的转运中心中"
+            f" {silent} 个 ({percent}%) 已停止上报，监测数据不可信",
+            f"Network data outage {level.upper()}: {silent} of {national['hubs_reporting']} "
+            f"reporting hubs ({percent}%) have gone silent; the picture cannot be trusted",
+            {
+                "hubs_silent_ratio": round(share, 4),
+                "hubs_silent": silent,
+                "hubs_reporting": national["hubs_reporting"],
+            },
+        )
+    ]

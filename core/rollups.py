@@ -34,6 +34,7 @@ def _counted(hub_states: pl.DataFrame) -> pl.LazyFrame:
         pl.when(_AT_ORANGE & key).then(capacity).otherwise(0).alias("_key_orange_capacity"),
         pl.when(_HEARD & key).then(capacity).otherwise(0).alias("_key_heard_capacity"),
         (_SILENT & key).alias("_key_silent"),
+        (_SILENT & _HEARD).alias("_silent"),
         (_HEARD & key).alias("_key_heard"),
     )
 
@@ -58,6 +59,7 @@ def _aggregations() -> list[pl.Expr]:
                 "key_heard_capacity",
                 "key_silent",
                 "key_heard",
+                "silent",
             )
         ],
         pl.col("key_node").sum().alias("key_nodes"),
@@ -85,6 +87,7 @@ def _finish(frame: pl.LazyFrame, *keys: str) -> pl.LazyFrame:
             "key_nodes_orange_capacity_ratio"
         ),
         _share(pl.col("_key_silent"), pl.col("_key_heard")).alias("key_nodes_silent_ratio"),
+        _share(pl.col("_silent"), pl.col("hubs_reporting")).alias("hubs_silent_ratio"),
         "worst_hub_level",
         _share(pl.col("backlog"), pl.col("storage_capacity")).alias("utilization"),
         pl.when(pl.col("arrivals_30m") > 0)
@@ -103,8 +106,24 @@ def _by_province_from(sums: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-def _province_sums(hub_states: pl.DataFrame) -> pl.LazyFrame:
-    return _counted(hub_states).group_by("province").agg(_aggregations())
+def _province_sums(hub_states: pl.DataFrame, *keys: str) -> pl.LazyFrame:
+    return _counted(hub_states).group_by("province", *keys).agg(_aggregations())
+
+
+def province_sums(hub_states: pl.DataFrame, *keys: str) -> pl.DataFrame:
+    """The per-province sums behind every province and network figure, grouped also by
+    ``keys`` (e.g. ``partition``): sums of parts add up to the sums of the whole."""
+    return _province_sums(hub_states, *keys).collect()
+
+
+def combine_sums(sums: pl.DataFrame) -> pl.LazyFrame:
+    """Sums of parts (``province_sums`` of several replicas' hubs) added up per province."""
+    return (
+        sums.lazy()
+        .group_by("province")
+        .agg(pl.exclude("province", "worst_hub_level").sum(), pl.col("worst_hub_level").max())
+        .select(sums.columns)
+    )
 
 
 def _national(hub_states: pl.DataFrame) -> pl.LazyFrame:
@@ -140,7 +159,13 @@ def province_and_national_rollups(
 ) -> tuple[pl.DataFrame, dict[str, Any]]:
     """``province_rollup`` and ``national_rollup`` of the same states, computed together (the
     nation's sums are the sums of the provinces')."""
-    sums = _province_sums(hub_states).collect().lazy()
+    return rollups_from_sums(_province_sums(hub_states).collect())
+
+
+def rollups_from_sums(province_sums: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, Any]]:
+    """``province_and_national_rollups`` from per-province sums (``combine_sums`` first when
+    they come in parts)."""
+    sums = province_sums.lazy()
     national = sums.select(
         pl.exclude("province", "worst_hub_level").sum(), pl.col("worst_hub_level").max()
     )

@@ -17,6 +17,7 @@ RULES = (
     "hub_silent",
     "province_congestion",
     "network_paralysis",
+    "network_data_outage",
 )
 SCOPES = ("hub", "province", "carrier", "network")
 RULE_DTYPE = pl.Enum(list(RULES))

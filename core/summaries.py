@@ -12,6 +12,7 @@ RULE_ZH = {
     "hub_silent": "数据中断",
     "province_congestion": "省内拥堵",
     "network_paralysis": "全网瘫痪风险",
+    "network_data_outage": "全网数据中断",
 }
 RULE_EN = {
     "hub_overflow": "overflow risk",
@@ -19,6 +20,7 @@ RULE_EN = {
     "hub_silent": "data feed silent",
     "province_congestion": "province congestion",
     "network_paralysis": "network paralysis risk",
+    "network_data_outage": "network data outage",
 }
 
 

@@ -121,6 +121,7 @@ const RULE_NAMES = {
     hub_silent: "数据中断",
     province_congestion: "省内拥堵",
     network_paralysis: "全网瘫痪风险",
+    network_data_outage: "全网数据中断",
   },
   en: {
     hub_overflow: "Overflow risk",
@@ -128,6 +129,7 @@ const RULE_NAMES = {
     hub_silent: "Hub silent",
     province_congestion: "Province congestion",
     network_paralysis: "Network paralysis risk",
+    network_data_outage: "Network data outage",
   },
 };
 

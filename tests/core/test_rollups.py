@@ -73,6 +73,8 @@ def test_province_rollup_one_row_per_province_worst_first() -> None:
             "key_nodes": [1, 1],
             "key_nodes_orange_capacity_ratio": [1.0, 0.0],
             "key_nodes_silent_ratio": [0.0, 1.0],
+            # hubs silent among those that report: JS-1 of JS-1 (JS-2 never reported)
+            "hubs_silent_ratio": [0.0, 1.0],
             "worst_hub_level": ["orange", "yellow"],
             "utilization": [1_250 / 4_000, 100 / 12_000],
             "departure_arrival_ratio": [600 / 900, 1.0],
@@ -108,6 +110,7 @@ def test_national_rollup_is_a_json_ready_dict() -> None:
     assert national["backlog"] == 1_350
     assert national["key_nodes_orange_capacity_ratio"] == 1_000 / 3_000
     assert national["key_nodes_silent_ratio"] == 0.5
+    assert national["hubs_silent_ratio"] == 1 / 3
     assert national["departure_arrival_ratio"] == 900 / 1_200
     assert national["worst_hub_level"] == "orange"
 
