@@ -50,6 +50,7 @@ def create_app(settings: Settings) -> FastAPI:
         )
         app.state.alerts = runtime.alerts
         try:
+            await runtime.load_stored_registry(database)
             await runtime.start()
             log.info(
                 "peakwatch serving on %s (kafka %s)", settings.base_url, settings.kafka_bootstrap

@@ -31,6 +31,8 @@ from fastapi import Depends, Request
 from prometheus_client import CollectorRegistry, Counter
 
 from alerts.service import AlertService
+from alerts.store.db import Database
+from alerts.store.registry import changes_after, last_change_id, load_registry_rows
 from alerts.tick import StepSignals
 from app.api.deps import Principal
 from app.keys import KeyStore
@@ -47,12 +49,14 @@ from core.engine import HUB_STATE_SCHEMA, Engine, StepResult
 from core.errors import BrokerUnavailableError
 from core.evaluate import partition_sums, step_signals
 from core.events import HubEvent
-from core.registry import HubSpec, empty_registry, parse_hubs, upsert_hub
+from core.registry import HubSpec, empty_registry, hubs_frame, parse_hubs, upsert_hub
 from core.signals import empty_signals
 
 log = logging.getLogger(__name__)
 
 STALL_CHECK_S = 10.0
+REGISTRY_REFRESH_S = 2.0
+REGISTRY_RELOAD_EVERY = 30  # refreshes: a full reload every minute
 STALL_AFTER_S = 20.0
 
 
@@ -100,6 +104,9 @@ class Runtime:
         self.network_stepper: NetworkStepper | None = None
         self._network_signals = empty_signals()  # of the last network step decided
         self._deciding = asyncio.Lock()  # one transaction of alert decisions at a time
+        self._registry_db: Database | None = None
+        self._registry_change_id = 0
+        self._refreshes = 0
         self.producer: Any = None
         self.events_producer: GroupedProducer | None = None  # HTTP ingest, over ``producer``
         self.consumer: HubEventConsumer | None = None
@@ -120,16 +127,53 @@ class Runtime:
         return self._owners
 
     async def put_hub(self, hub: HubSpec) -> None:
-        """Add or change a hub, here and (through Kafka) on every replica."""
-        self.registry = upsert_hub(self.registry, hub)
+        """Add or change a hub here; the route has stored it, and every replica's refresh
+        (``refresh_registry``) brings it there too."""
+        self._set_registry(upsert_hub(self.registry, hub))
+
+    def _set_registry(self, registry: pl.DataFrame) -> None:
+        """The registry in force. The engine takes it in the consumer's next turn; the
+        snapshot shows a new hub at once (unknown until its first step)."""
+        self.registry = registry
         self._refresh_owners()
-        # the engine is the consumer's; it reads the registry through ``registry()`` at its
-        # next batch. The snapshot shows the new hub at once (unknown until its first step).
         states = self.snapshot.hub_states
-        if hub.hub_id not in set(states["hub_id"].to_list()):
-            added = Engine(self.registry, self.engine.config).hub_states()
-            added = added.filter(pl.col("hub_id") == hub.hub_id)
-            self.snapshot = replace(self.snapshot, hub_states=pl.concat([states, added]))
+        added = registry.filter(~pl.col("hub_id").is_in(states["hub_id"].implode()))
+        if added.height:
+            unknown = Engine(added, self.engine.config).hub_states()
+            self.snapshot = replace(self.snapshot, hub_states=pl.concat([states, unknown]))
+
+    async def load_stored_registry(self, db: Database) -> None:
+        """At start: the hubs file, then every hub stored through the API (the store wins)."""
+        async with db.sessionmaker() as session:
+            self._registry_change_id = await last_change_id(session)  # first: none is missed
+            rows = await load_registry_rows(session)
+        if rows:
+            merged = pl.concat([self.registry, hubs_frame(rows)])
+            self._set_registry(merged.unique("hub_id", keep="last", maintain_order=True))
+            log.info("hub registry: %d hubs stored through the API loaded", len(rows))
+        self._registry_db = db
+
+    async def refresh_registry(self) -> None:
+        """Bring changes other replicas stored (every ``REGISTRY_REFRESH_S``); reload all of
+        it now and then, since ids committed out of order could be skipped."""
+        db = self._registry_db
+        if db is None:
+            return
+        self._refreshes += 1
+        async with db.sessionmaker() as session:
+            if self._refreshes % REGISTRY_RELOAD_EVERY == 0:
+                rows = await load_registry_rows(session)
+                changes: list[HubSpec] = rows
+            else:
+                found = await changes_after(session, self._registry_change_id)
+                if found:
+                    self._registry_change_id = found[-1].id
+                changes = [change.after for change in found]
+        registry = self.registry
+        for hub in changes:
+            registry = upsert_hub(registry, hub)
+        if changes and not registry.equals(self.registry):
+            self._set_registry(registry)
 
     # -- ingest ----------------------------------------------------------------------------
 
@@ -263,6 +307,7 @@ class Runtime:
         await self.consumer.start()
         self._spawn(self.consumer.run(), "consume")
         self._spawn(self._every(1.0, self.decide, []), "network steps")
+        self._spawn(self._every(REGISTRY_REFRESH_S, self.refresh_registry), "registry refresh")
         self._spawn(self._every(STALL_CHECK_S, self._report_stall), "stall watch")
         self._spawn(self.network.run(), "network view")
         if self.alerts is not None:

@@ -201,7 +201,8 @@ class HubEventConsumer:
                 self._prefetched = await self._fetch()
             finally:
                 outcome, steps = await applying
-            if outcome is None:  # its partitions were taken away meanwhile: nothing counted
+            if outcome is None:  # the assignment changed before its turn: nothing applied,
+                self._rewind()  # and the prefetched batch starts past it: fetch both again
                 return None
             await send_dead_letters(
                 self._producer,
@@ -258,9 +259,7 @@ class HubEventConsumer:
             return []
         stopped_ms = None if stopped_s is None else int(stopped_s * 1000)
         async with self._engine_turn:
-            return await asyncio.to_thread(
-                self.engine.run_due_steps, idle, feed_stopped_for_ms=stopped_ms
-            )
+            return await asyncio.to_thread(self._idle_turn, idle, stopped_ms)
 
     async def _fetch(self) -> _Fetched:
         """One bounded getmany, kept to the partitions this replica has rebuilt."""
@@ -324,8 +323,20 @@ class HubEventConsumer:
     def _ingest_and_step(
         self, raw: RawBatch, idle: set[int]
     ) -> tuple[BatchOutcome, list[StepResult]]:
-        outcome = process_batch(self.engine, self.registry(), raw, now=datetime.now(UTC))
+        registry = self._sync_registry()
+        outcome = process_batch(self.engine, registry, raw, now=datetime.now(UTC))
         return outcome, self.engine.run_due_steps(idle)
+
+    def _sync_registry(self) -> pl.DataFrame:
+        """The registry as the runtime holds it now, handed to the engine in its own turn."""
+        registry = self.registry()
+        if registry is not self.engine.registry:
+            self.engine.set_registry(registry)
+        return registry
+
+    def _idle_turn(self, idle: set[int], stopped_ms: int | None) -> list[StepResult]:
+        self._sync_registry()
+        return self.engine.run_due_steps(idle, feed_stopped_for_ms=stopped_ms)
 
     def _count(self, outcome: BatchOutcome, records: list[Any]) -> None:
         metrics = self.metrics

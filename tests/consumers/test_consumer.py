@@ -1,9 +1,11 @@
-"""The consumer against a real broker: a failed batch is retried; big checkpoints fit."""
+"""The consumer against a real broker: a failed batch is retried; a rebalance in the middle of a
+batch loses and doubles nothing; big checkpoints fit."""
 
 from __future__ import annotations
 
 import asyncio
 import random
+import time
 import uuid
 
 import polars as pl
@@ -49,7 +51,36 @@ class _FailsOnce:
         return self.registry
 
 
-async def _consume_all(bootstrap: str, expected: int) -> tuple[Engine, CollectorRegistry]:
+class _RebalancesDuring:
+    """A registry whose ``at``-th read (inside a batch, in the worker thread) has the loop run
+    a revocation and a re-assignment of every partition, as aiokafka does from getmany."""
+
+    def __init__(self, registry: pl.DataFrame, at: int) -> None:
+        self.registry = registry
+        self.reads = 0
+        self.at = at
+        self.consumer: HubEventConsumer | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.planted: asyncio.Future[None] | None = None
+
+    def __call__(self) -> pl.DataFrame:
+        self.reads += 1
+        if self.reads == self.at and self.consumer is not None and self.loop is not None:
+            consumer = self.consumer
+            partitions = set(consumer.assigned)
+
+            async def rebalance() -> None:
+                await consumer.release(partitions)
+                await consumer.recover(partitions)
+
+            self.planted = asyncio.run_coroutine_threadsafe(rebalance(), self.loop)  # type: ignore[assignment]
+            time.sleep(0.5)  # the callbacks start while this batch is still being applied
+        return self.registry
+
+
+async def _consume_all(
+    bootstrap: str, expected: int, *, rebalance_at: int | None = None
+) -> tuple[Engine, CollectorRegistry]:
     suffix = uuid.uuid4().hex[:8]
     topics = await _topics(bootstrap, suffix)
     await _produce(bootstrap, topics.events, list(_events(0, 30)))
@@ -57,15 +88,19 @@ async def _consume_all(bootstrap: str, expected: int) -> tuple[Engine, Collector
     engine = Engine(registry)
     collected = CollectorRegistry()
     metrics = PipelineMetrics(collected)
+    planted = _RebalancesDuring(registry, rebalance_at) if rebalance_at else None
     consumer = HubEventConsumer(
         bootstrap=bootstrap,
         topics=topics,
         group=f"group-{suffix}",
         engine=engine,
-        registry=_FailsOnce(registry, fail_at=2),
+        registry=planted or _FailsOnce(registry, fail_at=2),
         metrics=metrics,
         max_batch_records=50,  # many batches, so the failing one is in the middle
+        checkpoint_interval_s=0.5,
     )
+    if planted is not None:
+        planted.consumer, planted.loop = consumer, asyncio.get_running_loop()
     await consumer.start()
     task = asyncio.create_task(consumer.run())
     try:
@@ -84,21 +119,34 @@ def _count(collected: CollectorRegistry, outcome: str) -> float:
     return value or 0.0
 
 
-def test_a_batch_that_fails_is_applied_on_retry_and_nothing_is_skipped(
-    kafka_bootstrap: str,
-) -> None:
-    expected = len(HUBS) * 30 * 2
-    engine, collected = asyncio.run(_consume_all(kafka_bootstrap, expected))
-    # what the last step saw, plus what waits for the next steps: every event exactly once
+def _totals(engine: Engine) -> dict[str, tuple[int, int]]:
+    """Arrivals and departures per hub: what the last step saw plus what waits for the next."""
     waiting = engine.pending.group_by("hub_id", "kind").agg(pl.col("parcels").sum())
     queued = {(hub, kind): parcels for hub, kind, parcels in waiting.iter_rows()}
-    totals = {
+    return {
         row["hub_id"]: (
             row["arrivals_total"] + queued.get((row["hub_id"], "arrival"), 0),
             row["departures_total"] + queued.get((row["hub_id"], "departure"), 0),
         )
         for row in engine.hub_states().iter_rows(named=True)
     }
+
+
+def test_a_rebalance_in_the_middle_of_a_batch_loses_and_doubles_nothing(
+    kafka_bootstrap: str,
+) -> None:
+    expected = len(HUBS) * 30 * 2
+    engine, collected = asyncio.run(_consume_all(kafka_bootstrap, expected, rebalance_at=3))
+    assert _totals(engine) == {hub: (300, 120) for hub in HUBS}  # every event exactly once
+    assert _count(collected, "applied") + _count(collected, "duplicate") >= expected
+
+
+def test_a_batch_that_fails_is_applied_on_retry_and_nothing_is_skipped(
+    kafka_bootstrap: str,
+) -> None:
+    expected = len(HUBS) * 30 * 2
+    engine, collected = asyncio.run(_consume_all(kafka_bootstrap, expected))
+    totals = _totals(engine)  # every event exactly once
     assert totals == {hub: (300, 120) for hub in HUBS}
     assert _count(collected, "applied") == expected
 
