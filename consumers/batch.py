@@ -26,7 +26,7 @@ from core.events import (
     DecodedBatch,
     decode_batch,
 )
-from core.registry import check_events
+from core.registry import LANE_RULE, check_events
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,9 @@ REASON_CODES = (
     "schema",
     "unknown_hub",
     "carrier_mismatch",
+    "foreign_lane",
     "future_ts",
+    "processing_error",  # failed MAX_BATCH_TRIES times in the engine (consumers/consumer.py)
 )
 """Every ``DeadLetter.reason_code`` (the DLQ header and the ``reason`` label of the DLQ counter)."""
 
@@ -102,6 +104,8 @@ def _reason_code(field_name: str, reason: str) -> str:
         return "unknown_hub"
     if field_name == "carrier" and reason.startswith("must match the hub"):
         return "carrier_mismatch"
+    if field_name in ("from_hub", "to_hub") and reason.startswith(LANE_RULE):
+        return "foreign_lane"
     return "schema"
 
 

@@ -35,7 +35,7 @@ import polars as pl
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import KafkaError, MessageSizeTooLargeError
 
-from consumers.batch import BatchOutcome, RawBatch, process_batch
+from consumers.batch import BatchOutcome, DeadLetter, RawBatch, process_batch
 from consumers.checkpoints import Checkpoint, read_checkpoints, write_checkpoints
 from consumers.dlq import send_dead_letters
 from consumers.metrics import PipelineMetrics
@@ -43,6 +43,8 @@ from consumers.topics import MAX_CHECKPOINT_BYTES, TopicNames
 from core.engine import Engine, StepResult
 
 log = logging.getLogger(__name__)
+
+MAX_BATCH_TRIES = 3  # then record by record, and a record that still fails is dead-lettered
 
 StepSink = Callable[[list[StepResult], float], Awaitable[None]]
 """Receives the steps a batch completed, oldest first, and how far (wall seconds) the newest
@@ -108,6 +110,7 @@ class HubEventConsumer:
         self._engine_turn = asyncio.Lock()
         self._last_record_at: dict[int, float] = {}  # monotonic time of a partition's last record
         self._unsent: list[StepResult] = []  # steps whose effects failed: sent again first
+        self._failed_tries: dict[tuple[int, int], int] = {}  # (partition, offset) of a batch
         self._consumer: Any = None
         self._producer: Any = None
         self._checkpointed_offsets: dict[int, int] = {}
@@ -324,8 +327,56 @@ class HubEventConsumer:
         self, raw: RawBatch, idle: set[int]
     ) -> tuple[BatchOutcome, list[StepResult]]:
         registry = self._sync_registry()
-        outcome = process_batch(self.engine, registry, raw, now=datetime.now(UTC))
+        where = (raw.partitions[0], raw.offsets[0])
+        if self._failed_tries.get(where, 0) >= MAX_BATCH_TRIES:
+            outcome = self._ingest_one_by_one(registry, raw)
+        else:
+            try:
+                outcome = process_batch(self.engine, registry, raw, now=datetime.now(UTC))
+            except Exception:
+                self._failed_tries[where] = self._failed_tries.get(where, 0) + 1
+                raise
+        self._failed_tries.pop(where, None)
         return outcome, self.engine.run_due_steps(idle)
+
+    def _ingest_one_by_one(self, registry: pl.DataFrame, raw: RawBatch) -> BatchOutcome:
+        """A batch that failed ``MAX_BATCH_TRIES`` times: each record alone; one that still
+        fails goes to the DLQ with the error, so that it can never stall the partition."""
+        log.error(
+            "a batch failed %d times (partition %d offset %d): applying it record by record",
+            MAX_BATCH_TRIES,
+            raw.partitions[0],
+            raw.offsets[0],
+        )
+        total = BatchOutcome()
+        for i, value in enumerate(raw.values):
+            one = RawBatch([value], [raw.partitions[i]], [raw.offsets[i]], [raw.timestamps_ms[i]])
+            try:
+                outcome = process_batch(self.engine, registry, one, now=datetime.now(UTC))
+            except Exception as error:
+                log.exception(
+                    "record at partition %d offset %d cannot be processed",
+                    one.partitions[0],
+                    one.offsets[0],
+                )
+                outcome = BatchOutcome(
+                    dead_letters=[
+                        DeadLetter(
+                            partition=one.partitions[0],
+                            offset=one.offsets[0],
+                            value=value,
+                            reason_code="processing_error",
+                            field="(record)",
+                            reason=f"could not be processed in {MAX_BATCH_TRIES} tries: "
+                            f"{type(error).__name__}: {str(error)[:200]}",
+                        )
+                    ]
+                )
+            total.applied += outcome.applied
+            total.duplicate += outcome.duplicate
+            total.late += outcome.late
+            total.dead_letters.extend(outcome.dead_letters)
+        return total
 
     def _sync_registry(self) -> pl.DataFrame:
         """The registry as the runtime holds it now, handed to the engine in its own turn."""

@@ -7,6 +7,8 @@ import asyncio
 import random
 import time
 import uuid
+from datetime import datetime
+from typing import Any
 
 import polars as pl
 import pytest
@@ -17,7 +19,7 @@ from consumers.checkpoints import Checkpoint, read_checkpoints, write_checkpoint
 from consumers.consumer import HubEventConsumer
 from consumers.metrics import PipelineMetrics
 from consumers.topics import MAX_CHECKPOINT_BYTES, TopicNames, ensure_topics
-from core.engine import Engine
+from core.engine import ApplyResult, Engine
 from core.registry import parse_hubs
 from tests.consumers.test_faults import HUBS, REGISTRY, _events, _produce
 
@@ -78,14 +80,32 @@ class _RebalancesDuring:
         return self.registry
 
 
+class _PoisonEngine(Engine):
+    """An engine that fails on any batch holding the event ``poison`` (a bug the decoder cannot
+    see): the consumer must not retry it forever."""
+
+    def ingest(self, events: pl.DataFrame, *, now: datetime) -> ApplyResult:
+        if (events["event_id"] == "poison").any():
+            raise RuntimeError("planted bug: this event breaks the engine")
+        return super().ingest(events, now=now)
+
+
 async def _consume_all(
-    bootstrap: str, expected: int, *, rebalance_at: int | None = None
+    bootstrap: str,
+    expected: int,
+    *,
+    rebalance_at: int | None = None,
+    poison: bool = False,
 ) -> tuple[Engine, CollectorRegistry]:
     suffix = uuid.uuid4().hex[:8]
     topics = await _topics(bootstrap, suffix)
-    await _produce(bootstrap, topics.events, list(_events(0, 30)))
+    records: list[bytes | dict[str, Any]] = list(_events(0, 30))
+    if poison:
+        bad = {**records[100], "event_id": "poison"}  # type: ignore[dict-item]
+        records.insert(101, bad)
+    await _produce(bootstrap, topics.events, records)
     registry = parse_hubs(REGISTRY)
-    engine = Engine(registry)
+    engine = _PoisonEngine(registry) if poison else Engine(registry)
     collected = CollectorRegistry()
     metrics = PipelineMetrics(collected)
     planted = _RebalancesDuring(registry, rebalance_at) if rebalance_at else None
@@ -139,6 +159,18 @@ def test_a_rebalance_in_the_middle_of_a_batch_loses_and_doubles_nothing(
     engine, collected = asyncio.run(_consume_all(kafka_bootstrap, expected, rebalance_at=3))
     assert _totals(engine) == {hub: (300, 120) for hub in HUBS}  # every event exactly once
     assert _count(collected, "applied") + _count(collected, "duplicate") >= expected
+
+
+def test_a_record_that_always_breaks_a_batch_is_dead_lettered_and_the_rest_applied(
+    kafka_bootstrap: str,
+) -> None:
+    expected = len(HUBS) * 30 * 2
+    engine, collected = asyncio.run(_consume_all(kafka_bootstrap, expected, poison=True))
+    assert _totals(engine) == {hub: (300, 120) for hub in HUBS}
+    errors = collected.get_sample_value(
+        "peakwatch_dlq_records_total", {"reason": "processing_error"}
+    )
+    assert errors == 1
 
 
 def test_a_batch_that_fails_is_applied_on_retry_and_nothing_is_skipped(
