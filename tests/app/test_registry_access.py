@@ -173,3 +173,43 @@ def test_a_real_prometheus_scrapes_with_the_token(
         prometheus.wait_for_scrape()
         hubs = prometheus.wait_for_data('peakwatch_hub_info{hub_id="ZTO-HZ01"}')
     assert hubs[0]["metric"]["job"] == "peakwatch"
+
+
+def test_a_registry_change_reaches_every_replica_and_survives_a_restart(
+    tmp_path: Path, kafka_bootstrap: str
+) -> None:
+    from tests.support.service import make_service, wait_for
+
+    first = make_service(tmp_path, kafka_bootstrap, hub_line("ZTO-HZ01", "ZTO"), name="a")
+    first.start()
+    # a second replica: same topics, group and database, its own port and log
+    env = dict(first.env)
+    second = Service(url=first.url, env=env, log_path=tmp_path / "service-b.log")
+    from app.local_kafka import free_port
+
+    port = free_port()
+    second.env = {**env, "PEAKWATCH_HTTP_PORT": str(port)}
+    second.url = f"http://127.0.0.1:{port}"
+    second.start()
+    try:
+        with first.client() as admin:
+            answer = admin.put("/v1/hubs/ZTO-NB01", json=_hub("ZTO-NB01", "ZTO", key_node=True))
+            assert answer.status_code in (200, 201), answer.text
+        with second.client() as other:
+            seen = wait_for(
+                lambda: other.get("/v1/hubs/ZTO-NB01").status_code == 200,
+                timeout_s=20,
+                what="the other replica to know the hub registered on the first",
+            )
+            assert seen
+            assert other.get("/v1/hubs/ZTO-NB01").json()["key_node"] is True
+        second.stop()
+        first.stop()
+        first.start()  # the hubs file does not hold ZTO-NB01: the store does
+        with first.client() as admin:
+            hub = admin.get("/v1/hubs/ZTO-NB01")
+            assert hub.status_code == 200, hub.text
+            assert hub.json()["key_node"] is True
+    finally:
+        second.kill()
+        first.kill()
