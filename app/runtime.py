@@ -101,6 +101,7 @@ class Runtime:
         )
         self.snapshot = Snapshot(self.engine.hub_states(), empty_signals(), None)
         self._published_at = 0.0  # monotonic time hub-status rows were last published
+        self._unpublished: pl.DataFrame | None = None  # rows held back by the throttle
         self.network_stepper: NetworkStepper | None = None
         self._network_signals = empty_signals()  # of the last network step decided
         self._deciding = asyncio.Lock()  # one transaction of alert decisions at a time
@@ -210,9 +211,8 @@ class Runtime:
         await self.decide(hub_steps, behind_s=behind_s)
         last = steps[-1]
         owned = self._owned(last)
-        if time.monotonic() - self._published_at >= self.settings.status_publish_interval_s:
-            await publish_states(self.producer, self.topics.status, owned)
-            self._published_at = time.monotonic()
+        self._unpublished = owned
+        await self.publish_rows()
         merged = await asyncio.to_thread(self._merge_view, owned, last.hub_states)
         signals = pl.concat([hub_steps[-1].signals, self._network_signals])
         self.snapshot = Snapshot(merged, signals, last.step, buckets=last.buckets)
@@ -234,6 +234,20 @@ class Runtime:
             if network and stepper is not None:
                 stepper.done([s.at for s in network])
                 self._network_signals = network[-1].signals
+
+    async def publish_rows(self, *, due_only: bool = True) -> None:
+        """Publish our hubs' rows as of the last step, at most every
+        ``status_publish_interval_s``; what a throttled call held back goes out with the next
+        call (a periodic task makes one), so the last state is always published."""
+        rows = self._unpublished
+        if rows is None:
+            return
+        interval = self.settings.status_publish_interval_s
+        if due_only and time.monotonic() - self._published_at < interval:
+            return
+        self._unpublished = None
+        await publish_states(self.producer, self.topics.status, rows)
+        self._published_at = time.monotonic()
 
     @staticmethod
     def _owned(step: StepResult) -> pl.DataFrame:
@@ -307,6 +321,8 @@ class Runtime:
         await self.consumer.start()
         self._spawn(self.consumer.run(), "consume")
         self._spawn(self._every(1.0, self.decide, []), "network steps")
+        interval = settings.status_publish_interval_s
+        self._spawn(self._every(interval, self.publish_rows), "hub-status rows")
         self._spawn(self._every(REGISTRY_REFRESH_S, self.refresh_registry), "registry refresh")
         self._spawn(self._every(STALL_CHECK_S, self._report_stall), "stall watch")
         self._spawn(self.network.run(), "network view")

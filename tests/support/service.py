@@ -59,7 +59,7 @@ def make_service(
         # the feed going quiet (idle after 1 s, then event time goes on with the wall clock).
         # Tests of the event-time semantics themselves pass the defaults back in ``overrides``.
         "PEAKWATCH_IDLE_TIMEOUT_S": "1.0",
-        "PEAKWATCH_RISK": json.dumps({"allowed_lateness_s": 0, "evaluation_step_s": 5}),
+        "PEAKWATCH_RISK": json.dumps({"allowed_lateness_s": 0, "evaluation_step_s": 20}),
         "PEAKWATCH_CHECKPOINT_INTERVAL_S": "1.0",
         **(overrides or {}),
     }
