@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from consumers.batch import REASON_CODES
+
 OUTCOMES = ("applied", "duplicate", "late", "dead_lettered", "quarantined")
-DLQ_REASONS = ("malformed", "schema", "unknown_hub", "carrier_mismatch", "future_ts")
+DLQ_REASONS = REASON_CODES
+"""The ``reason`` label of ``peakwatch_dlq_records_total``: every DLQ reason code, each at 0
+from start, so that a rate over a reason never seen yet is 0 rather than absent."""
 
 
 class PipelineMetrics:

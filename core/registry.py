@@ -4,7 +4,7 @@ HubSpec                     one hub as stored (hubs file, registry rows); 0 capa
 HubRegistration             the body of ``PUT /v1/hubs/{hub_id}``: both capacities must be > 0
 parse_hubs(text)            JSON lines -> registry frame (HUB_SCHEMA)
 upsert_hub(registry, hub)   registry frame with one hub added or replaced
-check_events(events, reg)   events whose hub is registered and belongs to their carrier
+check_events(events, reg)   events whose hub (and lane ends) are registered hubs of their carrier
 
 Who may register or change which hub, and the ``key_node`` flag, is ``core.registration``.
 """
@@ -140,22 +140,63 @@ def upsert_hub(registry: pl.DataFrame, hub: HubSpec) -> pl.DataFrame:
     return registry.update(row, on="hub_id")
 
 
+LANE_RULE = "must be a registered hub of the same carrier"
+"""Reason of a ``from_hub``/``to_hub`` that is not a registered hub of the event's carrier (the
+HTTP path says the same): it names the sender's own carrier, never the hub's owner."""
+_LANE_FIELDS = ("from_hub", "to_hub")
+
+
 def check_events(events: pl.DataFrame, registry: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Split decoded events into those of a registered hub of the same carrier, and rejects.
 
-    ``events`` must carry the ``index`` column of ``decode_batch``; rejects use ``REJECT_SCHEMA``.
+    A lane end (``from_hub``, ``to_hub``) must be a registered hub of that carrier too: a lane
+    to another carrier's hub would move that hub's in-transit parcels, and unregistered names
+    would grow the lanes without bound. One query, in record order; the first rule broken is
+    the reason. ``events`` must carry the ``index`` column of ``decode_batch``; rejects use
+    ``REJECT_SCHEMA``.
     """
-    owners = registry.select("hub_id", pl.col("carrier").alias("hub_carrier"))
-    joined = events.join(owners, on="hub_id", how="left")
+    owners = registry.lazy().select("hub_id", "carrier")
+    joined = events.lazy().join(
+        owners.rename({"carrier": "hub_carrier"}), on="hub_id", how="left", maintain_order="left"
+    )
+    for lane in _LANE_FIELDS:
+        joined = joined.join(
+            owners.rename({"hub_id": lane, "carrier": f"{lane}_carrier"}),
+            on=lane,
+            how="left",
+            maintain_order="left",
+        )
     unknown = pl.col("hub_carrier").is_null()
     wrong_carrier = pl.col("hub_carrier") != pl.col("carrier")
-    rejects = joined.filter(unknown | wrong_carrier).select(
-        pl.col("index").cast(pl.UInt32),
-        pl.when(unknown).then(pl.lit("hub_id")).otherwise(pl.lit("carrier")).alias("field"),
+    foreign = {
+        lane: pl.col(lane).is_not_null() & pl.col(f"{lane}_carrier").ne_missing(pl.col("carrier"))
+        for lane in _LANE_FIELDS
+    }
+    field = (
+        pl.when(unknown)
+        .then(pl.lit("hub_id"))
+        .when(wrong_carrier)
+        .then(pl.lit("carrier"))
+        .when(foreign["from_hub"])
+        .then(pl.lit("from_hub"))
+        .when(foreign["to_hub"])
+        .then(pl.lit("to_hub"))
+    )
+    reason = (
         pl.when(unknown)
         .then(pl.lit("must be a registered hub"))
-        .otherwise(pl.format("must match the hub's carrier ({})", pl.col("hub_carrier")))
-        .alias("reason"),
+        .when(wrong_carrier)
+        .then(pl.format("must match the hub's carrier ({})", pl.col("hub_carrier")))
+        .otherwise(pl.format(f"{LANE_RULE} ({{}})", pl.col("carrier")))
     )
-    valid = joined.filter(~unknown & ~wrong_carrier).drop("hub_carrier")
+    checked = joined.with_columns(field.alias("field"))
+    bad = pl.col("field").is_not_null()
+    valid, rejects = pl.collect_all(
+        [
+            checked.filter(~bad).select(events.columns),
+            checked.filter(bad).select(
+                pl.col("index").cast(pl.UInt32), "field", reason.alias("reason")
+            ),
+        ]
+    )
     return valid, rejects.cast(REJECT_SCHEMA)  # type: ignore[arg-type]

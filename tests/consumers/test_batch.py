@@ -15,7 +15,7 @@ from core.engine import Engine
 from core.events import MAX_RECORD_BYTES, UTF8_BOM, DecodedBatch, decode_batch
 from tests.core.factories import T0, hub, ms, registry
 
-REGISTRY = registry(hub("ZTO-HZ01"))
+REGISTRY = registry(hub("ZTO-HZ01"), hub("YTO-SH01", carrier="YTO"))
 NOW = T0 + timedelta(minutes=5)
 
 
@@ -48,6 +48,7 @@ POISON = {
     "encoding": b'{"event_id": "\xff"}',
     "unknown_hub": _record("stranger", hub_id="ZTO-NOWHERE"),
     "schema": _record("negative", parcels=-1),
+    "foreign_lane": _record("to-a-rival", kind="departure", to_hub="YTO-SH01"),
 }
 
 
@@ -106,4 +107,28 @@ def test_each_batch_with_dead_letters_logs_one_line_by_reason(
 
 
 def test_every_code_is_listed() -> None:
-    assert set(POISON) | {"future_ts", "decode_error", "carrier_mismatch"} == set(REASON_CODES)
+    others = {"future_ts", "decode_error", "carrier_mismatch", "processing_error"}
+    assert set(POISON) | others == set(REASON_CODES)
+
+
+def test_a_departure_to_a_competitors_hub_moves_nothing_and_is_dead_lettered() -> None:
+    engine = Engine(REGISTRY)
+    flood = _record("flood", kind="departure", parcels=100_000_000, to_hub="YTO-SH01")
+    outcome = process_batch(engine, REGISTRY, _raw([flood, _record("a")]), now=NOW)
+    [letter] = outcome.dead_letters
+    assert (letter.reason_code, letter.field) == ("foreign_lane", "to_hub")
+    assert letter.reason == "must be a registered hub of the same carrier (ZTO)"
+    engine.run_due_steps(feed_stopped_for_ms=0)
+    rival = engine.hub_states().filter(hub_id="YTO-SH01").row(0, named=True)
+    assert rival["in_transit_parcels"] == 0
+
+
+def test_every_reason_code_is_counted_from_zero() -> None:
+    from prometheus_client import CollectorRegistry
+
+    from consumers.metrics import PipelineMetrics
+
+    metrics = CollectorRegistry()
+    PipelineMetrics(metrics)
+    for code in REASON_CODES:
+        assert metrics.get_sample_value("peakwatch_dlq_records_total", {"reason": code}) == 0

@@ -82,6 +82,31 @@ def test_events_of_unknown_hubs_or_other_carriers_are_rejected() -> None:
     assert rejects.schema["index"] == pl.UInt32()
 
 
+def test_a_lane_to_or_from_a_hub_that_is_not_the_carriers_own_is_rejected_unnamed() -> None:
+    hubs = [HUB, {**HUB, "hub_id": "ZTO-NB01"}, {**HUB, "hub_id": "YTO-SH01", "carrier": "YTO"}]
+    registry = parse_hubs("\n".join(json.dumps(hub) for hub in hubs))
+    base = {"ts": 0, "parcels": 100_000_000, "carrier": "ZTO", "hub_id": "ZTO-HZ01"}
+    out, arrive = {**base, "kind": "departure"}, {**base, "kind": "arrival"}
+    records = [
+        {**out, "event_id": "own", "to_hub": "ZTO-NB01"},
+        {**out, "event_id": "competitor", "to_hub": "YTO-SH01"},
+        {**arrive, "event_id": "invented", "from_hub": "ZTO-RANDOM-7f3a"},
+        {**arrive, "event_id": "own-in", "from_hub": "ZTO-NB01"},
+        {**out, "event_id": "no-lane"},
+        {**out, "event_id": "stranger", "hub_id": "NOPE", "to_hub": "YTO-SH01"},
+    ]
+    events = decode_batch([json.dumps(record).encode() for record in records]).events
+    valid, rejects = check_events(events, registry)
+    assert valid["event_id"].to_list() == ["own", "own-in", "no-lane"]  # in record order
+    assert valid.columns == events.columns
+    # the sender's own carrier is named, never the owner of the hub (no ownership oracle)
+    assert rejects.sort("index").rows() == [
+        (1, "to_hub", "must be a registered hub of the same carrier (ZTO)"),
+        (2, "from_hub", "must be a registered hub of the same carrier (ZTO)"),
+        (5, "hub_id", "must be a registered hub"),  # the first rule broken
+    ]
+
+
 def test_the_hubs_file_still_loads_a_hub_without_capacity_as_not_rated() -> None:
     registry = parse_hubs(json.dumps({**HUB, "storage_capacity": 0, "sort_capacity_per_hour": 0}))
     assert registry.row(0, named=True)["storage_capacity"] == 0
