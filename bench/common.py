@@ -20,11 +20,16 @@ from typing import Any
 REPO_ROOT = Path(__file__).resolve().parent.parent
 RESULT_PREFIX = "RESULT "
 _STARTED = time.monotonic()
+LOADS: list[float] = []
+"""The machine's 1-minute load average at each progress line (the machine is shared)."""
 
 
 def progress(message: str) -> None:
-    """One progress line on stderr, with the seconds since the bench started."""
-    print(f"bench [{time.monotonic() - _STARTED:6.1f} s] {message}", file=sys.stderr, flush=True)
+    """One progress line on stderr, with the seconds since the bench started and the load."""
+    load = os.getloadavg()[0]
+    LOADS.append(load)
+    elapsed = time.monotonic() - _STARTED
+    print(f"bench [{elapsed:6.1f} s, load {load:4.1f}] {message}", file=sys.stderr, flush=True)
 
 
 def peak_rss_mb(pid: int | str = "self") -> float:

@@ -1,22 +1,26 @@
-"""peakwatch's own pipeline in one process, timed: the real consumer, engine and alert decisions.
+"""peakwatch's own pipeline in one process, timed: the service's ``Runtime`` (app/runtime.py).
 
-    Kafka ─► consumers.HubEventConsumer (getmany → process_batch in a worker thread → commit,
-             checkpoints every 10 s) ─► every tick_s of wall time, as app/runtime.py does:
-             engine.hub_states() + engine.evaluate() + core network rules ─► alerts.lifecycle.decide
+    Kafka ─► consumers.HubEventConsumer (getmany → decode + engine.ingest + every event-time
+             step the batch completes, in the worker thread; checkpoints every 10 s)
+          ─► Runtime.on_steps: hub rules and province sums per step (core.evaluate) → sums on
+             hub-status → network steps ready → AlertService.process_steps on SQLite (one
+             transaction per run of steps) → hub rows → the API's snapshot
+          ─► offsets committed
 
-What is left out of app/runtime.py's tick: publishing hub-status and the alert store's
-transaction (SQLite), which are I/O, not the pipeline. Two clocks are kept per record:
-applied (the batch's state update returned) and decided (the end of the first tick that read the
-state after that). Latencies are measured from the Kafka record timestamp (producer create time).
+The only addition is a clock: ``TimedRuntime`` notes the wall time each step's alert decisions
+were stored (hub alerts; province and network alerts), so that the benchmarks can tell when
+every step of the data was decided and how long after its records were produced.
 """
 
 from __future__ import annotations
 
 import asyncio
-import itertools
+import contextlib
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -25,127 +29,151 @@ import polars as pl
 from prometheus_client import CollectorRegistry
 
 from alerts.config import AlertingConfig
-from alerts.lifecycle import decide
-from alerts.model import Alert
-from alerts.tick import signals_by_fingerprint
-from consumers.batch import BatchOutcome
-from consumers.consumer import HubEventConsumer
-from consumers.metrics import PipelineMetrics
-from consumers.topics import TopicNames, ensure_topics
-from core.engine import Engine, network_signals
+from alerts.service import AlertService
+from alerts.store.db import Database, open_database
+from alerts.tick import StepSignals
+from app.runtime import Runtime
+from app.settings import Settings
+from consumers.network_steps import NetworkStepper
+from core.engine import StepResult
 
 Floats = npt.NDArray[np.float64]
 
 
-class TimedConsumer(HubEventConsumer):
-    """The real consumer, noting when each batch's state update finished."""
+def _ms(at: datetime) -> int:
+    return int(at.timestamp() * 1000)
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.records_done = 0
-        self.first_records_at: float | None = None
-        self.applied_ms: list[Floats] = []  # per batch: applied wall ms − record timestamp
-        self.pending: list[tuple[float, npt.NDArray[np.int64]]] = []  # (applied wall s, ts ms)
-        self.done = asyncio.Event()
-        self.expect = 0
 
-    async def _apply(self, records: list[Any]) -> BatchOutcome:
-        if self.first_records_at is None:
-            self.first_records_at = time.perf_counter()
-        outcome = await super()._apply(records)
-        applied_s = time.time()
-        stamps = np.fromiter((r.timestamp for r in records), dtype=np.int64, count=len(records))
-        self.applied_ms.append((applied_s * 1000 - stamps).astype(np.float64))
-        self.pending.append((applied_s, stamps))
-        self.records_done += len(records)
-        if self.expect and self.records_done >= self.expect:
-            self.done.set()
-        return outcome
+class TimedStepper(NetworkStepper):
+    """The runtime's network step cursor, noting when each network step's decisions were
+    stored (``done`` is called once they are)."""
+
+    def __init__(self, stepper: NetworkStepper, decided: dict[int, float]) -> None:
+        super().__init__(
+            stepper.view,
+            partitions=stepper.partitions,
+            config=stepper.config,
+            wait_s=stepper.wait_s,
+        )
+        self.decided = decided
+
+    def done(self, decided: list[datetime]) -> None:
+        now = time.time()
+        for at in decided:
+            self.decided.setdefault(_ms(at), now)
+        super().done(decided)
+
+
+class TimedRuntime(Runtime):
+    """The service's runtime, noting when each step's decisions were stored (``time.time()``)."""
+
+    def __init__(self, settings: Settings, registry: pl.DataFrame) -> None:
+        super().__init__(settings, registry, CollectorRegistry())
+        self.hub_decided: dict[int, float] = {}  # step (epoch ms) → wall s, hub alerts stored
+        self.network_decided: dict[int, float] = {}  # the same for province / network alerts
+        self.on_steps_s: list[float] = []  # wall time of each on_steps (one run of steps)
+        self.steps_per_call: list[int] = []
+
+    async def start(self) -> None:
+        await super().start()
+        # before any of its tasks has run (start returns without yielding after spawning them)
+        if self.network_stepper is not None:
+            self.network_stepper = TimedStepper(self.network_stepper, self.network_decided)
+
+    async def on_steps(self, steps: list[StepResult], behind_s: float) -> None:
+        started = time.perf_counter()
+        await super().on_steps(steps, behind_s)
+        self.on_steps_s.append(time.perf_counter() - started)
+        self.steps_per_call.append(len(steps))
+
+    async def decide(self, hub_steps: list[StepSignals], *, behind_s: float = 0.0) -> None:
+        await super().decide(hub_steps, behind_s=behind_s)
+        now = time.time()
+        for step in hub_steps:
+            self.hub_decided.setdefault(_ms(step.at), now)
+
+    def decided_through(self) -> int | None:
+        """The last step (epoch ms) whose hub and network decisions are both stored."""
+        if not self.hub_decided or not self.network_decided:
+            return None
+        return min(max(self.hub_decided), max(self.network_decided))
+
+    def missing_steps(self) -> int:
+        """Steps between the first and the last decided that were never decided (must be 0)."""
+        if not self.hub_decided:
+            return 0
+        step_ms = self.engine.step_ms
+        first, last = min(self.hub_decided), max(self.hub_decided)
+        expected = (last - first) // step_ms + 1
+        return expected - len(self.hub_decided)
 
 
 @dataclass
 class Pipeline:
-    """The consumer plus the evaluation tick and the alert decisions."""
+    """A started runtime with its own topics, group and SQLite store."""
 
-    consumer: TimedConsumer
-    engine: Engine
-    tick_s: float
-    config: AlertingConfig = field(default_factory=AlertingConfig)
-    alerts: dict[str, Alert] = field(default_factory=dict)
-    tick_durations_s: list[float] = field(default_factory=list)
-    decided_ms: list[Floats] = field(default_factory=list)
-    transitions: int = 0
-    _ids: itertools.count[int] = field(default_factory=itertools.count)
+    runtime: TimedRuntime
+    database: Database
+    alerts: AlertService
+    started_at: float  # time.time() when the runtime was asked to start
 
-    async def tick(self) -> None:
-        """One evaluation tick, as app/runtime.py runs it (without hub-status and the store)."""
-        consumer, engine = self.consumer, self.engine
-        started = time.perf_counter()
-        async with consumer.lock:
-            read_at = time.time()
-            states = await asyncio.to_thread(engine.hub_states)
-            hub_signals = await asyncio.to_thread(engine.evaluate)
-            watermark = engine.watermark()
-        if watermark is not None:
-            network = network_signals(states, at=watermark, config=engine.config)
-            decision = decide(
-                self.alerts,
-                signals_by_fingerprint(pl.concat([hub_signals, network])),
-                now=watermark,
-                periods=self.config.periods_for,
-                authoritative=lambda scope, subject: True,
-                new_id=lambda: f"a{next(self._ids)}",
-            )
-            for alert in decision.inserts + decision.updates:
-                self.alerts[alert.fingerprint] = alert
-            gone = set(decision.deletes)
-            self.alerts = {k: a for k, a in self.alerts.items() if a.id not in gone}
-            self.transitions += len(decision.changes)
-        decided_s = time.time()
-        self.tick_durations_s.append(time.perf_counter() - started)
-        seen = [p for p in consumer.pending if p[0] <= read_at]
-        consumer.pending = [p for p in consumer.pending if p[0] > read_at]
-        for _, stamps in seen:
-            self.decided_ms.append((decided_s * 1000 - stamps).astype(np.float64))
+    @property
+    def consumer(self) -> Any:
+        return self.runtime.consumer
 
-    async def ticking(self) -> None:
-        """Tick every ``tick_s`` seconds until cancelled."""
-        while True:
-            await asyncio.sleep(self.tick_s)
-            await self.tick()
+    def applied(self) -> int:
+        """Records applied so far (offsets moved on from the start of an empty topic)."""
+        consumer = self.runtime.consumer
+        return 0 if consumer is None else sum(consumer.next_offsets.values())
+
+    async def close(self) -> None:
+        """Checkpoint, leave the group, close the store (bounded)."""
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.runtime.close(), timeout=60)
+        await self.alerts.close()
+        await self.database.close()
 
 
 async def open_pipeline(
-    bootstrap: str, topic: str, registry: pl.DataFrame, *, tick_s: float, partitions: int
+    bootstrap: str,
+    topic: str,
+    registry: pl.DataFrame,
+    workdir: Path,
+    *,
+    partitions: int,
+    risk: dict[str, Any] | None = None,
 ) -> Pipeline:
-    """Topics of its own (DLQ, status, checkpoints), a new group, the consumer started."""
+    """The service's runtime on ``topic``: topics of its own (DLQ, status, checkpoints), a new
+    group, alerts in a new SQLite file; started (consuming) when this returns."""
     suffix = uuid.uuid4().hex[:8]
-    topics = TopicNames(
-        events=topic,
-        dlq=f"{topic}-dlq-{suffix}",
-        status=f"{topic}-status-{suffix}",
-        checkpoints=f"{topic}-checkpoints-{suffix}",
+    settings = Settings(
+        kafka_bootstrap=bootstrap,
+        events_topic=topic,
+        dlq_topic=f"{topic}-dlq-{suffix}",
+        status_topic=f"{topic}-status-{suffix}",
+        checkpoint_topic=f"{topic}-checkpoints-{suffix}",
+        consumer_group=f"bench-{suffix}",
+        events_partitions=partitions,
+        db_url=f"sqlite+aiosqlite:///{workdir / f'bench-{suffix}.db'}",
+        risk=risk or {},
     )
-    await ensure_topics(bootstrap, topics, partitions=partitions)
-    engine = Engine(registry)
-    consumer = TimedConsumer(
-        bootstrap=bootstrap,
-        topics=topics,
-        group=f"bench-{suffix}",
-        engine=engine,
-        registry=lambda: registry,
-        metrics=PipelineMetrics(CollectorRegistry()),
+    runtime = TimedRuntime(settings, registry)
+    database = await open_database(settings.db_url)
+    alerts = await AlertService.open(
+        db=database,
+        config=AlertingConfig.from_mapping(settings.alerting),
+        public_url="http://peakwatch.invalid",
+        registry=runtime.metrics_registry,
     )
-    await consumer.start()
-    return Pipeline(consumer, engine, tick_s)
+    runtime.alerts = alerts
+    started_at = time.time()
+    await runtime.start()
+    return Pipeline(runtime, database, alerts, started_at)
 
 
-def latency_summary(chunks: list[Floats]) -> dict[str, float]:
-    """p50 / p99 / max in ms of the concatenated samples."""
-    if not chunks:
-        return {}
-    values = np.concatenate(chunks)
+def summary(values: Floats) -> dict[str, float]:
+    """p50 / p99 / max of the samples (empty when there are none)."""
     if values.size == 0:
         return {}
     p50, p99 = np.percentile(values, [50, 99])
-    return {"p50_ms": float(p50), "p99_ms": float(p99), "max_ms": float(values.max())}
+    return {"p50": float(p50), "p99": float(p99), "max": float(values.max())}
