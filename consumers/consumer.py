@@ -111,6 +111,7 @@ class HubEventConsumer:
         self._last_record_at: dict[int, float] = {}  # monotonic time of a partition's last record
         self._unsent: list[StepResult] = []  # steps whose effects failed: sent again first
         self._failed_tries: dict[tuple[int, int], int] = {}  # (partition, offset) of a batch
+        self._assigned_at: dict[int, float] = {}  # a partition never heard is quiet from here
         self._consumer: Any = None
         self._producer: Any = None
         self._checkpointed_offsets: dict[int, int] = {}
@@ -244,8 +245,8 @@ class HubEventConsumer:
         now = time.monotonic()
         idle: set[int] = set()
         for partition in self.assigned:
-            heard = self._last_record_at.get(partition)
-            quiet = heard is None or now - heard >= self.idle_timeout_s
+            heard = self._last_record_at.get(partition, self._assigned_at.get(partition, now))
+            quiet = now - heard >= self.idle_timeout_s
             tp = TopicPartition(self.topics.events, partition)
             highwater = self._consumer.highwater(tp) if self._consumer is not None else None
             drained = highwater is not None and self.next_offsets.get(partition, 0) >= highwater
@@ -524,6 +525,8 @@ class HubEventConsumer:
                 self.catch_up_targets[tp.partition] = ends[tp]
             self.assigned = set(partitions)  # only now: readiness must not count unrecovered ones
             self.engine.assign(self.assigned)
+            for partition in new:
+                self._assigned_at[partition] = time.monotonic()
             self._epoch += 1
         log.info(
             "assigned partitions %s (%d from checkpoints, read in %.1f s, recovered in %.1f s),"

@@ -180,7 +180,7 @@ def test_a_registry_change_reaches_every_replica_and_survives_a_restart(
 ) -> None:
     from tests.support.service import make_service, wait_for
 
-    first = make_service(tmp_path, kafka_bootstrap, hub_line("ZTO-HZ01", "ZTO"), name="a")
+    first = make_service(tmp_path, kafka_bootstrap, hub_line("ZTO-HZ01", "ZTO"))
     first.start()
     # a second replica: same topics, group and database, its own port and log
     env = dict(first.env)
