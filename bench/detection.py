@@ -34,7 +34,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -98,6 +98,24 @@ class Run:
         return first
 
 
+def partitioner(partitions: int) -> Callable[[bytes], int]:
+    """Kafka's default partitioner (murmur2 of the key) over ``partitions`` partitions."""
+    default = DefaultPartitioner()
+    every = list(range(partitions))
+
+    def partition(key: bytes) -> int:
+        return int(default(key, every, every))
+
+    return partition
+
+
+def hub_partitions(registry: pl.DataFrame, partitions: int = PARTITIONS) -> dict[str, int]:
+    """Each registered hub's partition (its events are keyed by hub id)."""
+    partition = partitioner(partitions)
+    hub_ids: list[str] = registry["hub_id"].to_list()
+    return {hub: partition(hub.encode()) for hub in hub_ids}
+
+
 def kafka_chunks(
     simulation: Simulation, *, chunk: int, partitions: int = PARTITIONS
 ) -> Iterator[tuple[RawBatch, datetime]]:
@@ -108,14 +126,8 @@ def kafka_chunks(
     Each record goes to the partition Kafka's default partitioner (murmur2 of the key, the
     hub id) gives it, with that partition's next offset.
     """
-    partitioner = DefaultPartitioner()
-    every = list(range(partitions))
-
-    def partition(key: bytes) -> int:
-        return int(partitioner(key, every, every))
-
-    hub_ids: list[str] = simulation.registry["hub_id"].to_list()
-    of_hub = {hub: partition(hub.encode()) for hub in hub_ids}
+    partition = partitioner(partitions)
+    of_hub = hub_partitions(simulation.registry, partitions)
     offsets = np.zeros(partitions, dtype=np.int64)
     values: list[bytes] = []
     parts: list[int] = []
@@ -189,13 +201,24 @@ def _transition(change: AlertChange) -> Transition:
     return (alert.rule, alert.subject, change.kind, alert.level, alert.state, at)
 
 
-async def replay_async(scenario: str, *, hubs: int, seed: int, chunk: int, workdir: Path) -> Run:
-    """Run one scenario through the service's evaluation path into a fresh SQLite store."""
+async def replay_async(
+    scenario: str,
+    *,
+    hubs: int,
+    seed: int,
+    chunk: int,
+    workdir: Path,
+    duration: timedelta | None = None,
+) -> Run:
+    """Run one scenario (``duration``: shortened) through the service's evaluation path into a
+    fresh SQLite store."""
     started = time.perf_counter()
-    simulation = generate(scenario, hubs=hubs, seed=seed)
+    simulation = generate(scenario, hubs=hubs, seed=seed, duration=duration)
     registry = simulation.registry
     engine = Engine(registry)
-    engine.assign(range(PARTITIONS))
+    # the partitions holding a hub: one with none would be idle live (it never holds the
+    # watermark back for long); here it would hold it for ever
+    engine.assign(set(hub_partitions(registry).values()))
     config = engine.config
     run = Run(scenario, chunk, simulation.labels)
     database = await open_database(f"sqlite+aiosqlite:///{workdir / f'{scenario}-{chunk}.db'}")
@@ -223,12 +246,20 @@ async def replay_async(scenario: str, *, hubs: int, seed: int, chunk: int, workd
     return run
 
 
-def replay(scenario: str, *, hubs: int, seed: int, chunk: int = CHUNK) -> Run:
+def replay(
+    scenario: str,
+    *,
+    hubs: int,
+    seed: int,
+    chunk: int = CHUNK,
+    duration: timedelta | None = None,
+) -> Run:
     """``replay_async`` in a temporary directory of its own."""
     with tempfile.TemporaryDirectory(prefix="peakwatch-eval-") as temp:
-        return asyncio.run(
-            replay_async(scenario, hubs=hubs, seed=seed, chunk=chunk, workdir=Path(temp))
+        work = replay_async(
+            scenario, hubs=hubs, seed=seed, chunk=chunk, workdir=Path(temp), duration=duration
         )
+        return asyncio.run(work)
 
 
 def _parse(text: str) -> datetime:
