@@ -129,6 +129,12 @@ class SnapshotCollector(Collector):
         rows = signals.filter(pl.col("rule") == "network_paralysis")
         network.add_metric([], float(LEVEL_RANK[str(rows["level"].max())]) if rows.height else 0.0)
         yield network
+        outage = GaugeMetricFamily(
+            "peakwatch_network_data_outage_level", "network_data_outage level (0–4)."
+        )
+        rows = signals.filter(pl.col("rule") == "network_data_outage")
+        outage.add_metric([], float(LEVEL_RANK[str(rows["level"].max())]) if rows.height else 0.0)
+        yield outage
         province = GaugeMetricFamily(
             "peakwatch_province_level", "province_congestion level (0–4).", labels=["province"]
         )
