@@ -5,7 +5,7 @@ this replica's partitions are known when its engine runs the step; the others' a
 ``hub-status`` from their owners (``NetworkView``). A step is ready once every partition of
 ``hub-events`` has its sums there, so one replica and several decide the same network alerts.
 
-Live only: a partition whose sums do not come for ``wait_s`` of wall time (its owner wedged,
+Live only: a partition whose sums do not come for ``wait_s`` (120 s) of wall time (its owner wedged,
 or holding no data) is left out of that step, with a warning, so that the network's clock
 never freezes behind one replica.
 """
@@ -25,7 +25,7 @@ from core.network_rules import network_signals_from_sums
 
 log = logging.getLogger(__name__)
 
-WAIT_S = 30.0
+WAIT_S = 120.0  # a replica catching up a big batch under load can take a minute
 
 
 class NetworkStepper:
