@@ -91,10 +91,10 @@ def measure(
     departure_rate = pl.col("departures_rate").fill_null(0) / rate_min
     in_transit = pl.col("in_transit_parcels").fill_null(0)
     # In-transit parcels raise the expected arrival rate when they imply more than is arriving
-    # now (an upstream surge on its way); in steady state they change nothing.
-    expected_arrivals = pl.max_horizontal(
-        arrival_rate, in_transit / (config.in_transit_horizon_s / 60)
-    )
+    # now (an upstream surge on its way); in steady state they change nothing. They are spread
+    # over the transit-time bound the store counts them within (``in_transit_horizon_s``, as
+    # passed to ``HubStore.compact``): a lane's steady flow then never exceeds its own rate.
+    expected_arrivals = pl.max_horizontal(arrival_rate, in_transit / (store.transit_horizon_s / 60))
     growth = expected_arrivals - departure_rate
     free = capacity - pl.col("backlog")
     heard = pl.col("last_event_ms").is_not_null()

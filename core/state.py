@@ -5,7 +5,8 @@ queue into the state (at every evaluation tick, and every few batches during a r
     buckets  (hub_id, minute) arrivals and departures over the horizon (default 3 h), sorted by
              minute, so that a window is a slice and a merge only touches the newest minutes
     flows    (hub_id, second, net) flows after the hub's backlog anchor, not yet settled
-    lanes    (src, dst) parcels departed towards dst and arrived from src (in transit)
+    lanes    (src, dst) totals and (src, dst, 15-min bucket) departures within the transit-time
+             bound: the parcels in transit towards each hub (core.lanes)
 
 Backlog reconciliation: a ``backlog`` observation at T is the truth as of T (the *anchor*); net
 flows stamped after T are added; flows stamped at or before T are already in it and dropped, also
@@ -20,7 +21,9 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
+from core import lanes as lane_rows
 from core import windows
+from core.config import RiskConfig
 
 HUB_ID = pl.Categorical()
 """Hub ids are held as categories: joins and groupings compare integers, not strings."""
@@ -43,13 +46,7 @@ BUCKET_SCHEMA: dict[str, pl.DataType] = {
     "departures": pl.Int64(),
 }
 FLOW_SCHEMA: dict[str, pl.DataType] = {"hub_id": HUB_ID, "ts_s": pl.Int64(), "net": pl.Int64()}
-LANE_SCHEMA: dict[str, pl.DataType] = {
-    "src": HUB_ID,
-    "dst": HUB_ID,
-    "departed": pl.Int64(),
-    "arrived": pl.Int64(),
-    "last_ms": pl.Int64(),
-}
+DEFAULT_TRANSIT_HORIZON_S: int = RiskConfig.model_fields["in_transit_horizon_s"].default
 COMPACT_AFTER = 16  # queued batches that call for a merge even without an evaluation tick
 _MAX_CHUNKS = 32  # buckets are rechunked (and pruned memory freed) beyond this
 
@@ -65,7 +62,7 @@ class _Reduced:
     minutes: pl.DataFrame  # hub_id, minute, arrivals, departures, last_ms, partition
     flows: pl.DataFrame  # FLOW_SCHEMA
     observations: pl.DataFrame  # hub_id, ts_ms, parcels
-    lanes: pl.DataFrame  # LANE_SCHEMA, one row per event on a lane
+    lanes: pl.DataFrame  # LANE_SCHEMA, one row per (src, dst, bucket)
 
 
 def _reduce(events: pl.DataFrame) -> _Reduced:
@@ -89,23 +86,10 @@ def _reduce(events: pl.DataFrame) -> _Reduced:
                 (pl.col("arr") - pl.col("dep")).alias("net"),
             ),
             lazy.filter(is_backlog).select("hub_id", "ts_ms", "parcels"),
-            # decoding allows from_hub on arrivals and to_hub on departures only
-            lazy.filter(pl.col("from_hub").is_not_null() | pl.col("to_hub").is_not_null()).select(
-                pl.coalesce("from_hub", "hub_id").alias("src"),
-                pl.coalesce("to_hub", "hub_id").alias("dst"),
-                pl.col("dep").alias("departed"),
-                pl.col("arr").alias("arrived"),
-                pl.col("ts_ms").alias("last_ms"),
-            ),
+            lane_rows.rows(lazy),
         ]
     )
     return _Reduced(minutes, flows, observations, lanes)
-
-
-def _sum_lanes(lanes: pl.LazyFrame) -> pl.LazyFrame:
-    return lanes.group_by("src", "dst").agg(
-        pl.col("departed").sum(), pl.col("arrived").sum(), pl.col("last_ms").max()
-    )
 
 
 def _merged_hubs(
@@ -171,7 +155,8 @@ class HubStore:
     hubs: pl.DataFrame = field(default_factory=lambda: _empty(HUBS_SCHEMA))
     buckets: pl.DataFrame = field(default_factory=lambda: _empty(BUCKET_SCHEMA))
     flows: pl.DataFrame = field(default_factory=lambda: _empty(FLOW_SCHEMA))
-    lanes: pl.DataFrame = field(default_factory=lambda: _empty(LANE_SCHEMA))
+    lanes: pl.DataFrame = field(default_factory=lane_rows.empty)
+    transit_horizon_s: int = DEFAULT_TRANSIT_HORIZON_S  # departures count this long (core.lanes)
     queued: list[_Reduced] = field(default_factory=list)
     window_cache: windows.WindowSums | None = None
     first_kept_minute: int | None = None  # buckets before it are pruned
@@ -182,9 +167,20 @@ class HubStore:
             self.queued.append(_reduce(events))
 
     def compact(
-        self, settle_s: int | None, *, horizon_min: int = 180, max_transit_s: int = 172_800
+        self,
+        settle_s: int | None,
+        *,
+        horizon_min: int = 180,
+        max_transit_s: int = 172_800,
+        in_transit_horizon_s: int | None = None,
     ) -> None:
-        """Merge the queued batches; fold flows up to ``settle_s`` into ``settled_net``; prune."""
+        """Merge the queued batches; fold flows up to ``settle_s`` into ``settled_net``; prune.
+
+        ``settle_s`` is the step (now): lane departures older than the transit-time bound
+        (``in_transit_horizon_s``, kept as ``transit_horizon_s``) expire, and a lane without
+        events for ``max_transit_s`` is forgotten."""
+        if in_transit_horizon_s is not None:
+            self.transit_horizon_s = in_transit_horizon_s
         flows = self.flows.lazy()
         if self.queued:
             flows = self._merge(self.queued)
@@ -197,6 +193,8 @@ class HubStore:
             self.buckets = self.buckets.slice(self._minute_index(self.first_kept_minute))
         if self.buckets.n_chunks() > _MAX_CHUNKS:
             self.buckets = self.buckets.rechunk()
+        if self.lanes.n_chunks() > _MAX_CHUNKS:
+            self.lanes = self.lanes.rechunk()
 
     def _merge(self, queued: list[_Reduced]) -> pl.LazyFrame:
         """Add queued batches: hub totals and anchors, buckets, lanes. Only the buckets from the
@@ -217,9 +215,9 @@ class HubStore:
                 .agg(pl.col("arrivals").sum(), pl.col("departures").sum())
             )
         buckets = new.sort("minute")
-        lanes = _sum_lanes(pl.concat([self.lanes, *[r.lanes for r in queued]]).lazy())
-        self.hubs, merged, self.lanes = pl.collect_all([hubs, buckets, lanes])
+        self.hubs, merged = pl.collect_all([hubs, buckets])
         self.buckets = pl.concat([head, merged], rechunk=False)
+        self.lanes = lane_rows.merge(self.lanes, pl.concat([r.lanes for r in queued]))
         flows = pl.concat([self.flows, *[r.flows for r in queued]]).lazy()
         return (
             flows.join(self.hubs.lazy().select("hub_id", "anchor_ms"), on="hub_id", how="left")
@@ -233,18 +231,22 @@ class HubStore:
 
     def _settle(self, flows: pl.LazyFrame, settle_s: int, max_transit_s: int) -> None:
         behind = pl.col("ts_s") <= settle_s
-        settled, self.flows, self.lanes = pl.collect_all(
+        settled, self.flows = pl.collect_all(
             [
                 flows.filter(behind).group_by("hub_id").agg(pl.col("net").sum().alias("fold")),
                 flows.filter(~behind),
-                self.lanes.lazy().filter(pl.col("last_ms") >= (settle_s - max_transit_s) * 1000),
             ]
+        )
+        self.lanes = lane_rows.settle(
+            self.lanes, settle_s, horizon_s=self.transit_horizon_s, idle_s=max_transit_s
         )
         self.hubs = (
             self.hubs.join(settled, on="hub_id", how="left")
             .with_columns(
                 settled_net=pl.col("settled_net") + pl.col("fold").fill_null(0),
-                settled_to_s=pl.max_horizontal("settled_to_s", pl.lit(settle_s, pl.Int64)),
+                # not max_horizontal: Polars 1.44 refuses it on a column that is all null after
+                # two merges without a settle ("length 1 doesn't match the height")
+                settled_to_s=pl.col("settled_to_s").fill_null(settle_s).clip(lower_bound=settle_s),
             )
             .drop("fold")
         )
@@ -298,21 +300,13 @@ class HubStore:
         )
 
     def in_transit(self) -> pl.DataFrame:
-        """``hub_id``, ``in_transit_parcels``: departed towards the hub and not yet arrived."""
+        """``hub_id``, ``in_transit_parcels`` (hubs with some only) as of the last settle:
+        departed towards the hub within the transit-time bound and not arrived (core.lanes)."""
         return self.in_transit_query().collect()
 
     def in_transit_query(self) -> pl.LazyFrame:
         """``in_transit()`` as a query, to be collected with others."""
-        return (
-            self.lanes.lazy()
-            .group_by(pl.col("dst").alias("hub_id"))
-            .agg(
-                (pl.col("departed") - pl.col("arrived"))
-                .clip(lower_bound=0)
-                .sum()
-                .alias("in_transit_parcels")
-            )
-        )
+        return lane_rows.in_transit(self.lanes)
 
     # -- partitions ------------------------------------------------------------------------------
 
@@ -320,12 +314,7 @@ class HubStore:
         """The lane counts made by the events of ``hub_ids``: departures on lanes leaving them,
         arrivals on lanes reaching them. A lane between hubs of two partitions is split between
         the two owners, so that their checkpoints add up exactly. Call after ``compact``."""
-        ids = hub_ids.cast(HUB_ID).implode()
-        src, dst = pl.col("src").is_in(ids), pl.col("dst").is_in(ids)
-        return self.lanes.filter(src | dst).with_columns(
-            departed=pl.when(src).then(pl.col("departed")).otherwise(0),
-            arrived=pl.when(dst).then(pl.col("arrived")).otherwise(0),
-        )
+        return lane_rows.split(self.lanes, hub_ids)
 
     def drop_partitions(self, partitions: set[int]) -> None:
         """Forget the hubs of ``partitions`` and their side of the lanes."""
@@ -346,5 +335,4 @@ class HubStore:
         self.buckets = pl.concat([self.buckets, buckets]).sort("minute")
         self.flows = pl.concat([self.flows, other.flows.cast(FLOW_SCHEMA)])  # type: ignore[arg-type]
         # a lane between a hub held here and one of the other store: its two halves add up
-        lanes = other.lanes.cast(LANE_SCHEMA)  # type: ignore[arg-type]
-        self.lanes = _sum_lanes(pl.concat([self.lanes, lanes]).lazy()).collect()
+        self.lanes = lane_rows.combined(self.lanes, other.lanes)

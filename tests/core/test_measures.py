@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
+from core import hub_rules
 from core.config import RiskConfig
 from core.measures import HUB_STATE_SCHEMA, TS, measure
 from core.state import HubStore
@@ -122,10 +124,11 @@ def test_time_to_overflow_is_zero_once_full_while_still_growing() -> None:
 
 
 def test_in_transit_parcels_raise_the_expected_arrival_rate_of_the_eta() -> None:
-    # arrivals and departures balance (g = 0), but 7 200 parcels are on the road to B:
+    # arrivals and departures balance (g = 0), but 7 200 parcels are on the road to B (of the
+    # 7 350 sent, B's 150 arrivals since, which name no source, are taken as the first ones):
     # spread over the 6 h in-transit horizon that is 20/min expected, so g = 20 − 10 = 10/min
     rows = [
-        event("A", "departure", 7_200, 0, to_hub="B"),
+        event("A", "departure", 7_350, 0, to_hub="B"),
         event("B", "backlog", 4_000, 0),
         *_steady("B", 10, 10, range(1, 16)),
     ]
@@ -144,6 +147,66 @@ def test_in_transit_parcels_below_the_arrival_rate_change_nothing() -> None:
     ]
     row = _row(_measure(rows, registry(hub("A"), hub("B")), watermark=16), "B")
     assert row["time_to_overflow_s"] == (10_000 - 4_300) / 20 * 60
+
+
+def _overflow_day(
+    store: HubStore, hubs: pl.DataFrame, minutes: range, rows_of: Callable[[int], list[Any]]
+) -> list[tuple[int, int, str]]:
+    """Feed each minute's rows, settle and measure B every 30 min (as the steps do): (minute,
+    in_transit_parcels, overflow_level) of each measure."""
+    config, seen = RiskConfig(), []
+    for minute in minutes:
+        store.apply(store_events(rows_of(minute)))
+        if minute % 30 == 29:
+            store.compact(ms(minute + 1) // 1000)
+            states = hub_rules.classify(
+                measure(store, hubs, watermark_ms=ms(minute + 1), config=config), config
+            )
+            row = _row(states, "B")
+            seen.append((minute + 1, row["in_transit_parcels"], row["overflow_level"]))
+    return seen
+
+
+def test_a_balanced_hub_whose_arrivals_name_no_source_stays_calm_for_a_day() -> None:
+    # A sends B 100 parcels a minute; B's arrivals (100/min) do not say where they come from,
+    # and B sends on what it receives: nothing builds up. Parcels counted "on their way" until
+    # the lane fell idle for 48 h used to climb to yellow in 12 h and orange in 24 h.
+    def minute_of(m: int) -> list[dict[str, Any]]:
+        return [
+            event("A", "departure", 100, m + 0.1, to_hub="B"),
+            event("B", "arrival", 100, m + 0.3),
+            event("B", "departure", 100, m + 0.5),
+        ]
+
+    store = HubStore()
+    store.apply(store_events([event("B", "backlog", 4_000, 0)]))
+    seen = _overflow_day(store, registry(hub("A"), hub("B")), range(24 * 60), minute_of)
+    assert len(seen) == 48
+    assert {level for _, _, level in seen} == {"none"}
+    assert {in_transit for _, in_transit, _ in seen} == {0}
+
+
+def test_an_upstream_surge_shows_as_in_transit_pressure_while_it_is_on_its_way() -> None:
+    # B is balanced at 100/min; A sends 108 000 extra at minute 60, which reach B at minute 240:
+    # on the road they are 300/min expected over the 6 h bound, g = 300 − 100 = 200/min, so
+    # the 20 000 parcels of room last 100 min: yellow before the trucks arrive
+    def minute_of(m: int) -> list[dict[str, Any]]:
+        rows = [
+            event("A", "departure", 100 + (108_000 if m == 60 else 0), m + 0.1, to_hub="B"),
+            event("B", "arrival", 100 + (108_000 if m == 240 else 0), m + 0.3),
+            event("B", "departure", 100, m + 0.5),
+        ]
+        return rows
+
+    store = HubStore()
+    store.apply(store_events([event("B", "backlog", 40_000, 0)]))
+    hubs = registry(hub("A"), hub("B", storage_capacity=60_000))
+    seen = dict(
+        (m, (t, level)) for m, t, level in _overflow_day(store, hubs, range(270), minute_of)
+    )
+    assert seen[60] == (0, "none")
+    assert all(seen[m] == (108_000, "yellow") for m in (90, 120, 180, 240))
+    assert seen[270][0] == 0  # arrived: no longer on the road (now in the backlog)
 
 
 @pytest.mark.parametrize(
