@@ -51,6 +51,7 @@ SEED = 11
 PARTS = ("peers", "latency", "recovery", "http", "core")
 # Live feeds of the latency runs: ("speed", X) runs event time X times faster than the wall
 # clock; ("share", f) at the speed that makes the feed a share f of peakwatch's measured rate.
+LATENCY_EVENT_S = 30 * 60  # event time of each live feed at least
 LATENCY_RUNS: tuple[tuple[str, float], ...] = (("speed", 60.0), ("share", 0.5), ("share", 0.9))
 
 
@@ -147,11 +148,13 @@ def _measure(args: argparse.Namespace, bootstrap: str, workdir: Path) -> dict[st
             label = f"{speed:.0f}× event time" + (
                 f" ({value:.0%} of peakwatch's rate)" if kind == "share" else ""
             )
-            progress(f"latency, live feed at {label}")
+            # enough event time for the lateness + step of the end and 20 steps to measure
+            seconds = max(args.latency_s, LATENCY_EVENT_S / speed + 3)
+            progress(f"latency, live feed at {label} for {seconds:.0f} s")
             command = [
                 "bench.consume", "latency", "--bootstrap", bootstrap,
                 "--topic", f"bench-latency-{uuid.uuid4().hex[:6]}", "--hubs-file", str(hubs_file),
-                "--speed", f"{speed:.2f}", "--seconds", str(args.latency_s),
+                "--speed", f"{speed:.2f}", "--seconds", f"{seconds:.1f}",
                 "--hubs", str(args.hubs), "--seed", str(SEED),
             ]  # fmt: skip
             result = run_child(command, timeout_s=args.latency_s + 400, label=f"latency {label}")
@@ -321,7 +324,8 @@ def _latency_lines(latency: list[dict[str, Any]], args: argparse.Namespace) -> l
         "### Latency in live mode — `python -m bench.consume latency`",
         "",
         "A producer sends the simulator's records paced by their event time, X times faster than "
-        f"the wall clock, for {args.latency_s:.0f} s (records of the first 3 s left out), to "
+        f"the wall clock, for {args.latency_s:.0f} s or {LATENCY_EVENT_S // 60} min of event "
+        "time if longer (records of the first 3 s left out), to "
         "the service's runtime with its default settings (allowed lateness "
         f"{lateness} s, step {step} s). For each record: the wall time from its produce to the "
         "first stored alert decision of its step (the hub alerts; province and network alerts "
