@@ -36,7 +36,7 @@ from alerts.errors import (
 from alerts.lifecycle import Authority
 from alerts.metrics import AlertMetrics
 from alerts.model import Alert, AlertChange
-from alerts.notify import build_notifier
+from alerts.notify.build import build_notifier
 from alerts.render import Links, Renderer, ack_token_valid
 from alerts.silence import Matcher, Silence, new_silence
 from alerts.store import repository, silences
