@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.service import Service, hub_line, wait_for
+from tests.support.service import Service, call, hub_line, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -74,16 +74,8 @@ def world(
         service.kill()
 
 
-def _call(
-    service: Service, key: str | None, method: str, path: str, body: Any = None
-) -> httpx.Response:
-    headers = {} if key is None else {"Authorization": f"Bearer {key}"}
-    with httpx.Client(base_url=service.url, headers=headers, timeout=30) as client:
-        return client.request(method, path, json=body)
-
-
 def _alert_id(service: Service, carrier: str) -> str:
-    response = _call(service, service.admin_key, "GET", "/v1/alerts?state=firing")
+    response = call(service, service.admin_key, "GET", "/v1/alerts?state=firing")
     return next(a["id"] for a in response.json()["alerts"] if a["labels"].get("carrier") == carrier)
 
 
@@ -113,16 +105,16 @@ def test_every_role_against_every_endpoint(
     expected: tuple[int, ...],
 ) -> None:
     service, keys = world
-    got = tuple(_call(service, keys[role], method, path, body).status_code for role in ROLES)
+    got = tuple(call(service, keys[role], method, path, body).status_code for role in ROLES)
     assert got == expected
-    assert _call(service, None, method, path, body).status_code == 401
-    assert _call(service, "not-a-key", method, path, body).status_code == 401
+    assert call(service, None, method, path, body).status_code == 401
+    assert call(service, "not-a-key", method, path, body).status_code == 401
 
 
 def test_a_carrier_cannot_post_for_a_competitor(world: tuple[Service, dict[str, str]]) -> None:
     service, keys = world
     body = {"events": [_event(50, "YTO-SH01", "YTO"), _event(51, "YTO-SH01", "ZTO")]}
-    result = _call(service, keys["carrier:ZTO"], "POST", "/v1/events", body).json()
+    result = call(service, keys["carrier:ZTO"], "POST", "/v1/events", body).json()
     assert result["accepted"] == 0
     # a competitor's hub gets the answer of a hub that does not exist: no ownership oracle
     assert [(r["index"], r["field"]) for r in result["rejected"]] == [
@@ -137,28 +129,28 @@ def test_a_carrier_cannot_take_or_change_a_competitors_hub(
     service, keys = world
     yto_hub = json.loads(hub_line("YTO-SH01", "YTO", province="上海", storage_capacity=20_000))
     taken = {**yto_hub, "carrier": "ZTO"}
-    assert _call(service, keys["carrier:ZTO"], "PUT", "/v1/hubs/YTO-SH01", taken).status_code == 403
+    assert call(service, keys["carrier:ZTO"], "PUT", "/v1/hubs/YTO-SH01", taken).status_code == 403
     assert (
-        _call(service, keys["carrier:ZTO"], "PUT", "/v1/hubs/YTO-SH01", yto_hub).status_code == 403
+        call(service, keys["carrier:ZTO"], "PUT", "/v1/hubs/YTO-SH01", yto_hub).status_code == 403
     )
     own = json.loads(hub_line("ZTO-NB01", "ZTO", city="宁波"))
-    assert _call(service, keys["carrier:ZTO"], "PUT", "/v1/hubs/ZTO-NB01", own).status_code == 200
-    assert _call(service, keys["carrier:YTO"], "GET", "/v1/hubs/ZTO-NB01").status_code == 404
+    assert call(service, keys["carrier:ZTO"], "PUT", "/v1/hubs/ZTO-NB01", own).status_code == 200
+    assert call(service, keys["carrier:YTO"], "GET", "/v1/hubs/ZTO-NB01").status_code == 404
 
 
 def test_a_carrier_sees_only_its_own_hubs_and_alerts(world: tuple[Service, dict[str, str]]) -> None:
     service, keys = world
-    hubs = _call(service, keys["carrier:ZTO"], "GET", "/v1/hubs").json()["hubs"]
+    hubs = call(service, keys["carrier:ZTO"], "GET", "/v1/hubs").json()["hubs"]
     assert {h["carrier"] for h in hubs} == {"ZTO"}
-    alerts = _call(service, keys["carrier:ZTO"], "GET", "/v1/alerts?state=all").json()["alerts"]
+    alerts = call(service, keys["carrier:ZTO"], "GET", "/v1/alerts?state=all").json()["alerts"]
     assert alerts
     assert {a["labels"].get("carrier") for a in alerts} == {"ZTO"}
     yto_alert = _alert_id(service, "YTO")
-    assert _call(service, keys["carrier:ZTO"], "GET", f"/v1/alerts/{yto_alert}").status_code == 404
+    assert call(service, keys["carrier:ZTO"], "GET", f"/v1/alerts/{yto_alert}").status_code == 404
 
     def own_view() -> tuple[int, int]:
-        listed = _call(service, keys["admin"], "GET", "/v1/hubs").json()["hubs"]
-        network = _call(service, keys["carrier:ZTO"], "GET", "/v1/network").json()
+        listed = call(service, keys["admin"], "GET", "/v1/hubs").json()["hubs"]
+        network = call(service, keys["carrier:ZTO"], "GET", "/v1/network").json()
         assert network["view"] == "carrier:ZTO"
         return network["hubs"], sum(h["carrier"] == "ZTO" for h in listed)
 
@@ -171,22 +163,22 @@ def test_acknowledge_is_for_oncall_and_admin(world: tuple[Service, dict[str, str
     service, keys = world
     alert_id = _alert_id(service, "ZTO")
     for role in ("regulator", "carrier:ZTO"):
-        assert _call(service, keys[role], "POST", f"/v1/alerts/{alert_id}/ack").status_code == 403
-    acked = _call(service, keys["oncall"], "POST", f"/v1/alerts/{alert_id}/ack")
+        assert call(service, keys[role], "POST", f"/v1/alerts/{alert_id}/ack").status_code == 403
+    acked = call(service, keys["oncall"], "POST", f"/v1/alerts/{alert_id}/ack")
     assert acked.status_code == 200
     assert acked.json()["acked_by"]
 
 
 def test_a_revoked_key_stops_working(world: tuple[Service, dict[str, str]]) -> None:
     service, _ = world
-    issued = _call(service, service.admin_key, "POST", "/v1/api-keys", {"role": "regulator"}).json()
-    assert _call(service, issued["key"], "GET", "/v1/network").status_code == 200
+    issued = call(service, service.admin_key, "POST", "/v1/api-keys", {"role": "regulator"}).json()
+    assert call(service, issued["key"], "GET", "/v1/network").status_code == 200
     assert (
-        _call(service, service.admin_key, "DELETE", f"/v1/api-keys/{issued['id']}").status_code
+        call(service, service.admin_key, "DELETE", f"/v1/api-keys/{issued['id']}").status_code
         == 204
     )
     wait_for(
-        lambda: _call(service, issued["key"], "GET", "/v1/network").status_code == 401,
+        lambda: call(service, issued["key"], "GET", "/v1/network").status_code == 401,
         timeout_s=10,
         what="the revoked key to be refused",
     )
@@ -215,7 +207,7 @@ def test_bad_bodies_get_a_clear_error_and_the_service_stays_healthy(
 def test_oversized_batches_are_refused_with_413(world: tuple[Service, dict[str, str]]) -> None:
     service, keys = world
     too_many = {"events": [_event(i, "ZTO-HZ01", "ZTO") for i in range(10_001)]}
-    response = _call(service, keys["admin"], "POST", "/v1/events", too_many)
+    response = call(service, keys["admin"], "POST", "/v1/events", too_many)
     assert response.status_code == 413
     assert "10000" in response.json()["detail"]
 

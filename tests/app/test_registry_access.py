@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from tests.support.prometheus import running_prometheus
-from tests.support.service import Service, hub_line
+from tests.support.service import Service, call, hub_line
 
 pytestmark = pytest.mark.integration
 
@@ -53,21 +53,13 @@ def world(
         service.kill()
 
 
-def _call(
-    service: Service, key: str | None, method: str, path: str, body: Any = None
-) -> httpx.Response:
-    headers = {} if key is None else {"Authorization": f"Bearer {key}"}
-    with httpx.Client(base_url=service.url, headers=headers, timeout=30) as client:
-        return client.request(method, path, json=body)
-
-
 def _hub(hub_id: str, carrier: str, **fields: Any) -> dict[str, Any]:
     body: dict[str, Any] = json.loads(hub_line(hub_id, carrier, **fields))
     return body
 
 
 def _put(service: Service, key: str, body: dict[str, Any]) -> httpx.Response:
-    return _call(service, key, "PUT", f"/v1/hubs/{body['hub_id']}", body)
+    return call(service, key, "PUT", f"/v1/hubs/{body['hub_id']}", body)
 
 
 def test_a_carrier_cannot_make_its_hub_a_key_node_or_drop_the_flag(
@@ -80,7 +72,7 @@ def test_a_carrier_cannot_make_its_hub_a_key_node_or_drop_the_flag(
     dropped = _put(service, keys["carrier:ZTO"], _hub("ZTO-HZ01", "ZTO", key_node=False))
     assert dropped.status_code == 403
     assert dropped.json()["detail"].startswith("key_node:")
-    assert _call(service, keys["carrier:ZTO"], "GET", "/v1/hubs/ZTO-NB01").status_code == 404
+    assert call(service, keys["carrier:ZTO"], "GET", "/v1/hubs/ZTO-NB01").status_code == 404
 
 
 @pytest.mark.parametrize("field", ["storage_capacity", "sort_capacity_per_hour"])
@@ -119,7 +111,7 @@ def test_the_regulator_sets_key_node_and_the_change_is_recorded(
     kept = _put(service, keys["carrier:YTO"], change)
     assert kept.status_code == 200, kept.text
     assert kept.json()["key_node"] is True
-    history = _call(service, keys["regulator"], "GET", "/v1/hubs/YTO-SH01/history")
+    history = call(service, keys["regulator"], "GET", "/v1/hubs/YTO-SH01/history")
     assert history.status_code == 200, history.text
     changes = history.json()["changes"]
     assert [(c["by"], c["before"]["key_node"], c["after"]["key_node"]) for c in changes] == [
@@ -138,8 +130,8 @@ def test_history_is_for_regulators_and_admins(
     world: tuple[Service, dict[str, str]], role: str, status: int
 ) -> None:
     service, keys = world
-    assert _call(service, keys[role], "GET", "/v1/hubs/ZTO-HZ01/history").status_code == status
-    assert _call(service, None, "GET", "/v1/hubs/ZTO-HZ01/history").status_code == 401
+    assert call(service, keys[role], "GET", "/v1/hubs/ZTO-HZ01/history").status_code == status
+    assert call(service, None, "GET", "/v1/hubs/ZTO-HZ01/history").status_code == 401
 
 
 @pytest.mark.parametrize(
@@ -158,7 +150,7 @@ def test_metrics_answer_a_scrape_credential_only(
     world: tuple[Service, dict[str, str]], credential: str | None, status: int
 ) -> None:
     service, keys = world
-    response = _call(service, keys.get(credential or "", credential), "GET", "/metrics")
+    response = call(service, keys.get(credential or "", credential), "GET", "/metrics")
     assert response.status_code == status
     assert ("peakwatch_hub_info{" in response.text) == (status == 200)
 

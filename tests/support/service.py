@@ -176,3 +176,12 @@ def fed_service(
 def service_url(fed_service: Service) -> str:
     """Base URL of the fed service (for scrapes and dashboards)."""
     return fed_service.url
+
+
+def call(
+    service: Service, key: str | None, method: str, path: str, body: Any = None
+) -> httpx.Response:
+    """One request to ``service`` with ``key`` as bearer (none when None)."""
+    headers = {} if key is None else {"Authorization": f"Bearer {key}"}
+    with httpx.Client(base_url=service.url, headers=headers, timeout=30) as client:
+        return client.request(method, path, json=body)
