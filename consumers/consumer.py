@@ -448,12 +448,10 @@ class HubEventConsumer:
         ]
         if not moved or self._producer is None:
             return
-        async with self._engine_turn:
-            checkpoints = [
-                Checkpoint(p, self.next_offsets[p], self.engine.checkpoint(partitions={p}))
-                for p in moved
-                if p in self.next_offsets
-            ]
+        async with self._engine_turn:  # serialised in the worker thread, off the event loop
+            offsets = {p: self.next_offsets[p] for p in moved if p in self.next_offsets}
+            states = await asyncio.to_thread(self._checkpoint_states, sorted(offsets))
+        checkpoints = [Checkpoint(p, offsets[p], state) for p, state in states.items()]
         try:
             await write_checkpoints(
                 self._producer, self.topics.checkpoints, self.group, checkpoints
@@ -470,6 +468,9 @@ class HubEventConsumer:
             return
         for checkpoint in checkpoints:
             self._checkpointed_offsets[checkpoint.partition] = checkpoint.next_offset
+
+    def _checkpoint_states(self, partitions: list[int]) -> dict[int, bytes]:
+        return {p: self.engine.checkpoint(partitions={p}) for p in partitions}
 
     async def release(self, partitions: set[int]) -> None:
         """On revocation: checkpoint and commit what we had, then forget those hubs."""
