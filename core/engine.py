@@ -99,7 +99,7 @@ class Engine:
         self.registry = registry
         self._keyed_registry = _keyed(registry)
         self.config = config or RiskConfig()
-        self.store = HubStore()
+        self.store = HubStore(transit_horizon_s=self.config.in_transit_horizon_s)
         self.dedup = DedupIndex()
         self.partition_max_ms: dict[int, int] = {}
         self.step_ms = self.config.evaluation_step_s * 1000
