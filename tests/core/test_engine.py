@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
+from core.config import RiskConfig
 from core.engine import ApplyResult, Engine, StepResult, hub_series
 from core.events import REJECT_SCHEMA
 from core.signals import SIGNAL_SCHEMA
@@ -554,3 +555,16 @@ def test_a_stopped_feed_moves_event_time_on_and_a_stopped_hub_turns_silent() -> 
     silent = steps[-1].hub_states.filter(pl.col("hub_id").is_in(["A", "B"]))
     assert silent["silent_level"].cast(pl.String).to_list() == ["orange", "red"]
     assert engine.run_due_steps(stopped, feed_stopped_for_ms=35 * 60_000) == []  # each once
+
+
+@pytest.mark.parametrize(("horizon_min", "expected"), [(360, 300), (20, 0)])
+def test_parcels_count_in_transit_for_the_configured_horizon_only(
+    horizon_min: int, expected: int
+) -> None:
+    config = RiskConfig(in_transit_horizon_s=horizon_min * 60)
+    engine = Engine(HUBS, config)
+    engine.apply(events([_on("A", "departure", 300, 1, to_hub="B")]), now=at(60 * 24))
+    # both partitions move on to minute 40: the departure is 39 min old at the last step
+    later = [_on("A", "arrival", 1, 45), _on("B", "arrival", 1, 45)]
+    engine.apply(events(later), now=at(60 * 24))
+    assert _state(engine, "B")["in_transit_parcels"] == expected
