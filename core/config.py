@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from core.errors import ConfigError
+from core.sensitivity import WarningSensitivity
 
 
 class RiskConfig(BaseModel):
@@ -66,6 +67,8 @@ class RiskConfig(BaseModel):
     network_outage_share: dict[str, float] = Field(
         default_factory=lambda: {"orange": 0.5, "red": 0.9}
     )
+    # key nodes under an orange/red external warning: lower hub_overflow floors (off by default)
+    warning_sensitivity: WarningSensitivity = Field(default_factory=WarningSensitivity)
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> RiskConfig:

@@ -10,21 +10,29 @@ import polars as pl
 
 from core.config import RiskConfig
 from core.levels import LEVEL_DTYPE, LEVELS
+from core.sensitivity import empty_warnings, under_warning
 from core.signals import SIGNAL_SCHEMA, empty_signals
 from core.summaries import hub_summaries
 
 _NONE = pl.lit("none")
 
 
+def _utilization_floor(config: RiskConfig, name: str) -> pl.Expr | None:
+    """The level's floor; under a warning (``under_warning``) the lowered one where lower."""
+    usual = config.overflow_utilization.get(name)
+    lowered = config.warning_sensitivity.overflow_utilization.get(name)
+    if lowered is None or not config.warning_sensitivity.enabled:
+        return None if usual is None else pl.lit(usual)
+    floor = lowered if usual is None else min(usual, lowered)
+    return pl.when(pl.col("under_warning")).then(pl.lit(floor)).otherwise(pl.lit(usual))
+
+
 def _overflow_level(config: RiskConfig) -> pl.Expr:
     utilization, eta = pl.col("utilization"), pl.col("time_to_overflow_s")
     level = _NONE
     for name in ("blue", "yellow", "orange", "red"):  # later (worse) wins
-        hit = (
-            utilization >= config.overflow_utilization[name]
-            if name in config.overflow_utilization
-            else pl.lit(False)
-        )
+        floor = _utilization_floor(config, name)
+        hit = pl.lit(False) if floor is None else utilization >= floor
         if name in config.overflow_eta_s:
             hit = hit | (eta <= config.overflow_eta_s[name])
         level = pl.when(hit.fill_null(False)).then(pl.lit(name)).otherwise(level)
@@ -55,30 +63,48 @@ def _silent_level(config: RiskConfig) -> pl.Expr:
     )
 
 
-def classify(measures: pl.DataFrame, config: RiskConfig) -> pl.DataFrame:
+def classify(
+    measures: pl.DataFrame,
+    config: RiskConfig,
+    *,
+    warnings: pl.DataFrame | None = None,
+    step_ms: int | None = None,
+) -> pl.DataFrame:
     """Measures plus ``overflow_level``, ``saturation_level``, ``silent_level`` and ``level``.
 
     A hub never heard from is ``unknown`` on every rule; a hub with no storage capacity
-    configured is not rated for overflow.
+    configured is not rated for overflow. ``warnings`` (``core.sensitivity.WARNINGS_SCHEMA``)
+    valid at ``step_ms`` lower the overflow floors of the key nodes they cover when
+    ``config.warning_sensitivity`` is enabled.
     """
     heard = pl.col("last_event_at").is_not_null()
     unknown = pl.lit("unknown")
-    levels = measures.with_columns(
-        pl.when(heard)
-        .then(_overflow_level(config))
-        .otherwise(unknown)
-        .cast(LEVEL_DTYPE)
-        .alias("overflow_level"),
-        pl.when(heard)
-        .then(_saturation_level(config))
-        .otherwise(unknown)
-        .cast(LEVEL_DTYPE)
-        .alias("saturation_level"),
-        pl.when(heard)
-        .then(_silent_level(config))
-        .otherwise(unknown)
-        .cast(LEVEL_DTYPE)
-        .alias("silent_level"),
+    flags = under_warning(
+        measures,
+        empty_warnings() if warnings is None or step_ms is None else warnings,
+        step_ms=step_ms or 0,
+        config=config.warning_sensitivity,
+    )
+    levels = (
+        measures.with_columns(flags)
+        .with_columns(
+            pl.when(heard)
+            .then(_overflow_level(config))
+            .otherwise(unknown)
+            .cast(LEVEL_DTYPE)
+            .alias("overflow_level"),
+            pl.when(heard)
+            .then(_saturation_level(config))
+            .otherwise(unknown)
+            .cast(LEVEL_DTYPE)
+            .alias("saturation_level"),
+            pl.when(heard)
+            .then(_silent_level(config))
+            .otherwise(unknown)
+            .cast(LEVEL_DTYPE)
+            .alias("silent_level"),
+        )
+        .drop("under_warning")
     )
     return levels.with_columns(
         pl.max_horizontal(
