@@ -24,6 +24,7 @@ import polars as pl
 from prometheus_client import CollectorRegistry
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from alerts import incidents as incident_rules
 from alerts import lifecycle, outbox
 from alerts.config import AlertingConfig
 from alerts.delivery import Deliverer
@@ -39,6 +40,7 @@ from alerts.model import Alert, AlertChange
 from alerts.notify.build import build_notifier
 from alerts.render import Links, Renderer, ack_token_valid
 from alerts.silence import Matcher, Silence, new_silence
+from alerts.store import incidents as incident_store
 from alerts.store import repository, silences
 from alerts.store.db import Database
 from alerts.store.history import AlertQuery, query_alerts
@@ -86,8 +88,10 @@ class AlertService:
         client: httpx.AsyncClient,
         metrics: AlertMetrics,
         wall_clock: Callable[[], datetime] = _wall_clock,
+        incidents: incident_rules.IncidentConfig | None = None,
     ) -> None:
         self._db, self._config, self._links, self._client = db, config, links, client
+        self._incidents = incidents or incident_rules.IncidentConfig()
         self._metrics, self._clock = metrics, wall_clock
         notifiers = {
             receiver.name: build_notifier(
@@ -113,6 +117,7 @@ class AlertService:
         registry: CollectorRegistry | None = None,
         wall_clock: Callable[[], datetime] = _wall_clock,
         transport: httpx.AsyncBaseTransport | None = None,
+        incidents: incident_rules.IncidentConfig | None = None,
     ) -> AlertService:
         """Build the service on an open store. ``transport`` replaces the network in tests.
 
@@ -132,6 +137,7 @@ class AlertService:
             client=client,
             metrics=AlertMetrics(registry),
             wall_clock=wall_clock,
+            incidents=incidents,
         )
 
     @property
@@ -243,6 +249,10 @@ class AlertService:
         notifications = notifications_for(decision.changes, self._config, notified=notified)
         await outbox.enqueue(session, notifications, wall_now=wall_now)
         stored = await repository.record_changes(session, decision.changes, wall_now=wall_now)
+        # Incidents open and follow on the same transitions, in the same transaction.
+        await incident_store.record_changes(
+            session, decision.changes, config=self._incidents, wall_now=wall_now
+        )
         after = {**active, **{a.fingerprint: a for a in (*decision.inserts, *decision.updates)}}
         gone = set(decision.deletes)
         return stored, {
@@ -252,7 +262,15 @@ class AlertService:
         }
 
     async def deliver_due(self, *, wall_now: datetime) -> int:
-        """One delivery pass (see ``alerts.delivery``); returns notifications delivered."""
+        """One delivery pass (see ``alerts.delivery``); returns notifications delivered.
+
+        Incident reports past their deadline are escalated first (to the leader on call), once.
+        """
+        async with self._db.sessionmaker.begin() as session:
+            changes = await incident_store.escalate_overdue(
+                session, self._config, wall_now=wall_now
+            )
+        self._published(changes)
         return await self._deliverer.run_pass(wall_now=wall_now)
 
     async def list_alerts(self, query: AlertQuery) -> AlertPage:
