@@ -265,6 +265,8 @@ def _text_zh(kind: ReportKind, change: AlertChange, fields: Mapping[str, Any]) -
             + (f"，按当前发件速率约需 {hours} 小时消化" if hours is not None else "，当前无发件")
             + "。"
         )
+    else:
+        lines.append("二、影响：详见基本情况。")
     lines.append("三、已采取措施：暂无（待补充）。")
     who = (
         "暂无排班（待补充）"

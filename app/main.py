@@ -12,8 +12,9 @@ from prometheus_client import CollectorRegistry
 from alerts.config import AlertingConfig
 from alerts.service import AlertService
 from alerts.store.db import open_database
-from app.api.routes import alerts, board, events, health, hubs, keys, network
+from app.api.routes import alerts, board, duty, events, health, hubs, incidents, keys, network
 from app.api.routes import metrics as scrape
+from app.api.routes import warnings as external_warnings
 from app.keys import KeyStore
 from app.metrics import SnapshotCollector, install_http_metrics
 from app.runtime import Runtime, load_registry
@@ -71,6 +72,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.runtime = runtime
     metrics.register(SnapshotCollector(lambda: runtime.snapshot))
     install_http_metrics(app, metrics)
-    for module in (health, events, hubs, network, alerts, keys, board, scrape):
+    routers = (health, events, hubs, network, alerts, keys, board, scrape, incidents, duty)
+    for module in (*routers, external_warnings):
         app.include_router(module.router)
     return app
