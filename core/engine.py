@@ -29,6 +29,7 @@ from core.dedup import DedupIndex
 from core.events import empty_rejects
 from core.measures import HUB_STATE_SCHEMA, measure
 from core.network_rules import network_signals
+from core.sensitivity import empty_warnings
 from core.state import HUB_ID, HubStore
 from core.steps import assign_steps, due_steps
 
@@ -108,6 +109,7 @@ class Engine:
         self.last_step_ms: int | None = None
         self.assigned: set[int] = set()  # partitions the owner holds (heard from or not)
         self._watermark_floor_ms: int | None = None  # the watermark never steps back
+        self.warnings = empty_warnings()  # external warnings (core.sensitivity), set by the owner
         # hub_states() is computed once per change of state (evaluate() and the API reuse it)
         self._version = 0
         self._states: tuple[int, pl.DataFrame] | None = None
@@ -276,7 +278,9 @@ class Engine:
         measures = measure(
             self.store, self._keyed_registry, watermark_ms=step_ms, config=self.config
         )
-        states = hub_rules.classify(measures, self.config).select(list(HUB_STATE_SCHEMA))
+        states = hub_rules.classify(
+            measures, self.config, warnings=self.warnings, step_ms=step_ms
+        ).select(list(HUB_STATE_SCHEMA))
         self._states = (self._version, states)
         return states
 

@@ -57,7 +57,7 @@ def under_warning(
     rule applies to the hub at ``step_ms`` — enabled, a key node (unless ``key_nodes_only`` is
     off) and covered by a warning of a sensitive colour valid at the step."""
     if not config.enabled or warnings.height == 0:
-        return pl.Series("under_warning", [False] * measures.height, pl.Boolean)
+        return measures.select(pl.repeat(False, measures.height).alias("under_warning")).to_series()
     valid = warnings.filter(
         pl.col("colour").is_in(list(config.colours)),
         pl.col("valid_from_ms") <= step_ms,
