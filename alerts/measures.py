@@ -209,3 +209,22 @@ def mitigation_effect(
         net_inflow_improved=inflow_improved,
         time_to_overflow_improved=eta_improved,
     )
+
+
+def series_samples(
+    series: Sequence[tuple[datetime, int, int, int]],
+    *,
+    storage_capacity: int,
+    window_min: int = 15,
+) -> list[Sample]:
+    """Samples from a hub's per-minute series (``minute``, ``arrivals``, ``departures``,
+    ``backlog``, oldest first): net inflow as the mean of the last ``window_min`` minutes, and
+    time to overflow as free room over that inflow (None when it is not positive)."""
+    samples: list[Sample] = []
+    for index, (minute, _, _, backlog) in enumerate(series):
+        window = series[max(0, index - window_min + 1) : index + 1]
+        net = sum(arrivals - departures for _, arrivals, departures, _ in window) / len(window)
+        room = max(storage_capacity - backlog, 0)
+        eta = room / net * 60 if net > 0 and storage_capacity > 0 else None
+        samples.append(Sample(at=minute, net_inflow_per_min=net, time_to_overflow_s=eta))
+    return samples

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Literal
 
+from alerts.measures_text import message_lines
 from alerts.model import Alert
 from alerts.notify.base import Notification, NotificationItem
 from alerts.texts import (
@@ -123,6 +124,7 @@ class Renderer:
             lines.append(f"- **{text('resolved', lang)}**: {local_time(alert.resolved_at)} (UTC+8)")
         if alert.acked_by:
             lines.append(f"- **{text('acked', lang)}**: {alert.acked_by}")
+        lines.extend(message_lines(item.mitigations, item.warnings, lang))
         lines.append("")
         lines.append(self.link_line(alert))
         return "\n".join(lines)

@@ -5,11 +5,14 @@ The alert fields are the ones DESIGN.md fixes; ``fingerprint`` and ``fired_at`` 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from alerts.measures import ExternalWarning, Mitigation
+from alerts.measures_out import MitigationOut, WarningOut
 from alerts.model import Alert, AlertChange, AlertState, ChangeKind
 from alerts.silence import Silence
 from core.levels import WarningLevel
@@ -74,10 +77,29 @@ class AlertOut(BaseModel):
         " the event time it began",
     )
 
+    mitigations: list[MitigationOut] = Field(
+        default_factory=list,
+        description="hub alerts: the carrier's measures for the hub in force during the alert",
+    )
+    warnings: list[WarningOut] = Field(
+        default_factory=list,
+        description="external warnings of the alert's province (or its hub's city) valid"
+        " during the alert, worst colour first",
+    )
+
     @classmethod
-    def of(cls, alert: Alert) -> AlertOut:
-        """From the domain object."""
-        return cls.model_validate(alert.as_json())
+    def of(
+        cls,
+        alert: Alert,
+        *,
+        mitigations: Sequence[Mitigation] = (),
+        warnings: Sequence[ExternalWarning] = (),
+    ) -> AlertOut:
+        """From the domain object, with the measures and warnings that apply to it."""
+        out = cls.model_validate(alert.as_json())
+        out.mitigations = [MitigationOut.of(m) for m in mitigations]
+        out.warnings = [WarningOut.of(w) for w in warnings]
+        return out
 
 
 class AlertPageOut(BaseModel):

@@ -19,6 +19,7 @@ from typing import Any, Literal, Protocol
 
 import httpx
 
+from alerts.measures import ExternalWarning, Mitigation
 from alerts.model import Alert, NotificationKind
 from core.errors import PeakwatchError
 
@@ -49,6 +50,10 @@ class NotificationItem:
     attempts: int = 0
     firing_for_s: float | None = None
     """Reminders: how long (wall clock) the alert had been firing when the reminder was due."""
+    mitigations: tuple[Mitigation, ...] = ()
+    """The carrier's measures for the alert's hub, read when the message is sent."""
+    warnings: tuple[ExternalWarning, ...] = ()
+    """External warnings of the alert's province valid during it, read when it is sent."""
 
     @property
     def scope(self) -> str:

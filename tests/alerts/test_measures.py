@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -13,8 +13,10 @@ from alerts.measures import (
     Sample,
     mitigation_effect,
     mitigations_for,
+    series_samples,
     warnings_for,
 )
+from tests.alerts.factories import alert, item, renderer, single
 
 T0 = datetime(2025, 11, 11, 12, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)
@@ -149,3 +151,43 @@ def test_without_numbers_on_both_sides_the_effect_is_unknown() -> None:
     effect = mitigation_effect([Sample(T0 + HOUR, 100.0, None)], starts_at=T0, ended_at=T0 + HOUR)
     assert effect.net_inflow_before_per_min is None
     assert (effect.net_inflow_improved, effect.time_to_overflow_improved) == (None, None)
+
+
+def test_samples_from_the_hub_series_average_the_inflow_and_project_the_overflow() -> None:
+    minute = timedelta(minutes=1)
+    series = [(T0, 100, 40, 1000), (T0 + minute, 100, 20, 1080)]
+    first, second = series_samples(series, storage_capacity=2000, window_min=2)
+    assert (first.net_inflow_per_min, first.time_to_overflow_s) == (60.0, 1000 / 60 * 60)
+    assert second.net_inflow_per_min == 70.0
+    assert second.time_to_overflow_s == pytest.approx((2000 - 1080) / 70 * 60)
+    draining = series_samples([(T0, 10, 50, 500)], storage_capacity=2000)
+    assert draining[0].time_to_overflow_s is None
+
+
+def test_the_message_of_a_hub_alert_shows_its_measure_and_warning_in_both_languages() -> None:
+    ended = replace(
+        _mitigation(ended_at=T0 + HOUR),
+        effect=mitigation_effect(
+            [Sample(T0 - 2 * HOUR, 900.0, 3600.0), Sample(T0, 200.0, None)],
+            starts_at=T0 - HOUR,
+            ended_at=T0 + HOUR,
+        ),
+    )
+    shown = replace(item(1, alert("ZTO-HZ01")), mitigations=(ended,), warnings=(_warning(),))
+    zh = renderer("zh").markdown(single(shown), flavour="dingtalk", max_bytes=20_000)
+    en = renderer("en").markdown(single(shown), flavour="plain", max_bytes=20_000)
+    assert "处置措施" in zh
+    assert "限流（ZTO）11-11 19:00 起" in zh
+    assert "净流入 900→200 件/分，已改善；爆仓时间 60→无 分钟，已改善" in zh
+    assert "浙江 台风橙色预警 11-11 19:00–11-11 21:00（浙江省气象台）" in zh
+    assert "throttling intake (ZTO) from 11-11 19:00" in en
+    assert "net inflow 900→200 parcels/min, improved" in en
+    assert "typhoon warning, orange" in en
+
+
+def test_a_message_without_measures_or_warnings_has_no_such_lines() -> None:
+    zh = renderer("zh").markdown(
+        single(item(1, alert("ZTO-HZ01"))), flavour="plain", max_bytes=9999
+    )
+    assert "处置措施" not in zh
+    assert "预警信息" not in zh

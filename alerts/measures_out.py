@@ -1,0 +1,134 @@
+"""The JSON shapes of courier mitigations and external warnings, as the API answers them and as
+every alert carries them (``AlertOut.mitigations``, ``AlertOut.warnings``).
+
+Kinds and colours are English codes; ``kind_zh``/``kind_en`` (and ``colour_zh``) give the words.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+from alerts.measures import (
+    MITIGATION_KINDS,
+    WARNING_COLOURS,
+    WARNING_KINDS,
+    ExternalWarning,
+    Mitigation,
+    MitigationEffect,
+    MitigationKind,
+    WarningColour,
+    WarningKind,
+)
+from alerts.measures_text import effect_sentence
+
+
+class MitigationEffectOut(BaseModel):
+    """What the hub's numbers did between the start and the end of a measure."""
+
+    net_inflow_before_per_min: float | None = Field(description="when the measure began")
+    net_inflow_after_per_min: float | None = Field(description="when it ended")
+    time_to_overflow_before_s: float | None
+    time_to_overflow_after_s: float | None = Field(description="null: no overflow expected")
+    net_inflow_improved: bool | None = Field(description="null when a side is unknown")
+    time_to_overflow_improved: bool | None
+    summary: str = Field(examples=["净流入 900→200 件/分，已改善；爆仓时间 60→240 分钟，已改善"])
+    summary_en: str
+
+    @classmethod
+    def of(cls, effect: MitigationEffect) -> MitigationEffectOut:
+        """From the domain object, with its sentences."""
+        return cls(
+            net_inflow_before_per_min=effect.net_inflow_before_per_min,
+            net_inflow_after_per_min=effect.net_inflow_after_per_min,
+            time_to_overflow_before_s=effect.time_to_overflow_before_s,
+            time_to_overflow_after_s=effect.time_to_overflow_after_s,
+            net_inflow_improved=effect.net_inflow_improved,
+            time_to_overflow_improved=effect.time_to_overflow_improved,
+            summary=effect_sentence(effect, "zh"),
+            summary_en=effect_sentence(effect, "en"),
+        )
+
+
+class MitigationOut(BaseModel):
+    """A carrier's measure for one of its hubs. Times are RFC 3339."""
+
+    id: int
+    hub_id: str
+    carrier: str
+    kind: MitigationKind
+    kind_zh: str = Field(examples=["限流"])
+    kind_en: str = Field(examples=["throttling intake"])
+    starts_at: datetime
+    planned_end_at: datetime
+    ended_at: datetime | None = Field(description="set when the measure was ended")
+    expected_effect: str
+    note: str
+    declared_by: str
+    declared_at: datetime
+    ended_by: str | None
+    effect: MitigationEffectOut | None = Field(description="set when the measure has ended")
+
+    @classmethod
+    def of(cls, mitigation: Mitigation) -> MitigationOut:
+        """From the domain object."""
+        zh, en = MITIGATION_KINDS[mitigation.kind]
+        effect = mitigation.effect
+        return cls(
+            id=mitigation.id,
+            hub_id=mitigation.hub_id,
+            carrier=mitigation.carrier,
+            kind=mitigation.kind,
+            kind_zh=zh,
+            kind_en=en,
+            starts_at=mitigation.starts_at,
+            planned_end_at=mitigation.planned_end_at,
+            ended_at=mitigation.ended_at,
+            expected_effect=mitigation.expected_effect,
+            note=mitigation.note,
+            declared_by=mitigation.declared_by,
+            declared_at=mitigation.declared_at,
+            ended_by=mitigation.ended_by,
+            effect=None if effect is None else MitigationEffectOut.of(effect),
+        )
+
+
+class WarningOut(BaseModel):
+    """A weather or other external warning for a province, or one city (``city``)."""
+
+    id: int
+    kind: WarningKind
+    kind_zh: str = Field(examples=["台风"])
+    kind_en: str = Field(examples=["typhoon"])
+    colour: WarningColour
+    colour_zh: str = Field(examples=["橙色"])
+    province: str
+    city: str | None = Field(description="null: the whole province")
+    valid_from: datetime
+    valid_to: datetime
+    source: str
+    text: str
+    recorded_by: str
+    recorded_at: datetime
+
+    @classmethod
+    def of(cls, warning: ExternalWarning) -> WarningOut:
+        """From the domain object."""
+        kind_zh, kind_en = WARNING_KINDS[warning.kind]
+        return cls(
+            id=warning.id,
+            kind=warning.kind,
+            kind_zh=kind_zh,
+            kind_en=kind_en,
+            colour=warning.colour,
+            colour_zh=WARNING_COLOURS[warning.colour][0],
+            province=warning.province,
+            city=warning.city,
+            valid_from=warning.valid_from,
+            valid_to=warning.valid_to,
+            source=warning.source,
+            text=warning.text,
+            recorded_by=warning.recorded_by,
+            recorded_at=warning.recorded_at,
+        )
