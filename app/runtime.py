@@ -21,7 +21,7 @@ import logging
 import time
 from collections.abc import Coroutine
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 import polars as pl
@@ -33,6 +33,7 @@ from prometheus_client import CollectorRegistry, Counter
 from alerts.service import AlertService
 from alerts.store.db import Database
 from alerts.store.registry import changes_after, last_change_id, load_registry_rows
+from alerts.store.warnings import warnings_frame
 from alerts.tick import StepSignals
 from app.api.deps import Principal
 from app.keys import KeyStore
@@ -170,6 +171,9 @@ class Runtime:
                 if found:
                     self._registry_change_id = found[-1].id
                 changes = [change.after for change in found]
+            if self.engine.config.warning_sensitivity.enabled:  # read by core.sensitivity
+                since = (self.engine.watermark() or datetime.now(UTC)) - timedelta(days=2)
+                self.engine.warnings = await warnings_frame(session, valid_after=since)
         registry = self.registry
         for hub in changes:
             registry = upsert_hub(registry, hub)

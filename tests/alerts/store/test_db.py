@@ -14,6 +14,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, insert, inspect, select
 from sqlalchemy.exc import IntegrityError, StatementError
 
+from alerts.store import warnings
 from alerts.store.db import MIGRATIONS_DIR, Database, current_revision, open_database
 from alerts.store.models import ApiKeyRow, Base, SilenceRow
 from core.errors import ConfigError
@@ -28,6 +29,7 @@ TABLES = {
     "evaluation_marks",
     "hub_registry",
     "hub_registry_changes",
+    warnings.ExternalWarningRow.__tablename__,  # the module that holds it adds it to Base
 }
 
 
