@@ -240,7 +240,7 @@ def _where(fields: Mapping[str, Any], subject: str, lang: str) -> str:
         return " ".join(p for p in place if p) + (" 转运中心" if lang == "zh" else " hub")
     if subject == "CN":
         return "全国寄递网络" if lang == "zh" else "the national network"
-    return f"{subject}" + ("省（区、市）寄递网络" if lang == "zh" else " province")
+    return f"{subject}寄递网络" if lang == "zh" else f"the {subject} network"
 
 
 def _text_zh(kind: ReportKind, change: AlertChange, fields: Mapping[str, Any]) -> str:
@@ -248,7 +248,7 @@ def _text_zh(kind: ReportKind, change: AlertChange, fields: Mapping[str, Any]) -
     where, level = _where(fields, alert.subject, "zh"), level_name(alert.level, "zh")
     head = f"【突发事件信息{_TITLES[kind]}】{when}（北京时间），{where}"
     if kind == "final":
-        head += f"{rule_name(alert.rule, 'zh')}预警已解除，现场恢复正常运行。"
+        head += f"{rule_name(alert.rule, 'zh')}预警已解除。"
     elif kind == "follow_up" and change.previous_level:
         was = level_name(change.previous_level, "zh")
         head += f"{rule_name(alert.rule, 'zh')}预警等级由{was}调整为{level}。"

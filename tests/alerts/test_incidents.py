@@ -201,3 +201,38 @@ def test_overdue_once(submitted: bool, escalated: bool, minutes: int, expected: 
 def test_deadlines_must_be_positive() -> None:
     with pytest.raises(ValueError, match="first_report_due_s"):
         IncidentConfig(first_report_due_s=0)
+
+
+@pytest.mark.parametrize(
+    ("the_change", "known", "headline"),
+    [
+        pytest.param(
+            change("level_changed", "orange", previous="red"),
+            OPEN,
+            "【突发事件信息续报】2025年11月11日20时00分（北京时间），浙江 ZTO ZTO-HZ-01 转运中心"
+            "爆仓风险预警等级由红色(I级)调整为橙色(II级)。",
+            id="follow-up",
+        ),
+        pytest.param(
+            change("resolved", "orange"),
+            OPEN,
+            "【突发事件信息终报】2025年11月11日20时00分（北京时间），浙江 ZTO ZTO-HZ-01 转运中心"
+            "爆仓风险预警已解除。",
+            id="final",
+        ),
+        pytest.param(
+            change(
+                "firing", "orange", rule="province_congestion", scope="province", subject="浙江"
+            ),
+            None,
+            "【突发事件信息首报】2025年11月11日20时00分（北京时间），浙江寄递网络出现",
+            id="province",
+        ),
+    ],
+)
+def test_each_report_says_what_changed(
+    the_change: AlertChange, known: OpenIncident | None, headline: str
+) -> None:
+    incidents = {} if known is None else {the_change.alert.id: known}
+    (decision,) = decide([the_change], incidents, roster=[], config=IncidentConfig(), now=T0)
+    assert decision.report.text.startswith(headline)
