@@ -14,7 +14,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, insert, inspect, select
 from sqlalchemy.exc import IntegrityError, StatementError
 
-from alerts.store import warnings
+from alerts.store import mitigations, warnings
 from alerts.store.db import MIGRATIONS_DIR, Database, current_revision, open_database
 from alerts.store.models import ApiKeyRow, Base, SilenceRow
 from core.errors import ConfigError
@@ -29,7 +29,8 @@ TABLES = {
     "evaluation_marks",
     "hub_registry",
     "hub_registry_changes",
-    warnings.ExternalWarningRow.__tablename__,  # the module that holds it adds it to Base
+    mitigations.MitigationRow.__tablename__,  # the modules that hold them add them to Base
+    warnings.ExternalWarningRow.__tablename__,
 }
 
 
