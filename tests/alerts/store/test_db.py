@@ -11,7 +11,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, insert, inspect, select
+from sqlalchemy import Connection, insert, inspect, select, text
 from sqlalchemy.exc import IntegrityError, StatementError
 
 from alerts.store import mitigations, warnings
@@ -63,15 +63,47 @@ async def test_schema_matches_the_models(store: Database) -> None:
         assert await connection.run_sync(differences) == []
 
 
-async def test_opening_again_is_a_no_op(store_url: str, store: Database) -> None:
+def _silence(silence_id: str, start: datetime) -> SilenceRow:
+    return SilenceRow(
+        id=silence_id,
+        matchers=[],
+        starts_at=start,
+        ends_at=start + timedelta(hours=1),
+        created_by="oncall:1",
+        created_at=start,
+        comment="",
+    )
+
+
+async def _revision_rows(db: Database) -> list[str]:
+    async with db.engine.connect() as connection:
+        result = await connection.execute(text("SELECT version_num FROM alembic_version"))
+        return [str(row[0]) for row in result]
+
+
+async def test_opening_again_keeps_what_was_stored(store_url: str, store: Database) -> None:
+    async with store.sessionmaker.begin() as session:
+        session.add(_silence("kept", datetime(2025, 11, 11, 12, tzinfo=UTC)))
     again = await open_database(store_url)
-    await again.close()
+    try:
+        async with again.sessionmaker() as session:
+            assert await session.scalar(select(SilenceRow.id)) == "kept"
+        assert await _revision_rows(again) == [_head()]
+    finally:
+        await again.close()
 
 
 async def test_replicas_starting_together_migrate_once(store_url: str) -> None:
     opened = await asyncio.gather(*(open_database(store_url) for _ in range(3)))
-    for db in opened:
-        await db.close()
+    try:
+        for db in opened:  # every replica sees one schema at head, none a half-made one
+            assert await _revision_rows(db) == [_head()]
+        async with opened[0].engine.connect() as connection:
+            tables = set(await connection.run_sync(lambda c: inspect(c).get_table_names()))
+        assert tables >= TABLES
+    finally:
+        for db in opened:
+            await db.close()
 
 
 async def test_api_keys_table(store: Database) -> None:
