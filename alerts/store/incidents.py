@@ -179,6 +179,8 @@ async def record_changes(
     ids = {c.alert.id for c in lifecycle}
     rows = await session.scalars(select(IncidentRow).where(IncidentRow.alert_id.in_(ids)))
     known = {r.alert_id: OpenIncident(r.id, r.level, cast(IncidentState, r.state)) for r in rows}
+    if not known and not any(config.opens(c.alert.rule, c.alert.level) for c in lifecycle):
+        return []  # most steps: nothing opens, nothing open moves
     times = [c.at for c in lifecycle]
     roster = await shifts_between(session, min(times), max(times))
     decisions = decide(lifecycle, known, roster=roster, config=config, now=wall_now)
