@@ -342,8 +342,11 @@ async def escalate_overdue(
     receivers of the alert's escalation steps. Returns the history entries stored."""
     notifications: list[NewNotification] = []
     changes: list[AlertChange] = []
+    due = await overdue_reports(session, wall_now=wall_now)
+    if not due:
+        return []  # every second, most often: one indexed query
     roster = await shifts_between(session, wall_now, wall_now)
-    for incident, report in await overdue_reports(session, wall_now=wall_now):
+    for incident, report in due:
         leader = on_duty(roster, incident.province, wall_now, role="leader")
         to = leader_contact(leader)
         if not await mark_escalated(session, report.id, to=to, wall_now=wall_now):
