@@ -40,6 +40,7 @@ from alerts.notify.base import Notification, NotificationItem, Notifier, NotifyE
 from alerts.silence import silenced_by
 from alerts.store import repository
 from alerts.store.db import Database
+from alerts.store.duty import with_duty
 from alerts.store.mitigations import with_measures
 from alerts.store.models import AlertRow
 from alerts.store.silences import silences_in_force
@@ -106,6 +107,7 @@ class Deliverer:
                 session, wall_now=wall_now, settings=self._config.outbox, claimant=claim.token
             )
             items = await with_measures(session, items)  # 处置措施 and 预警 shown in the message
+            items = await with_duty(session, items, wall_now=wall_now)  # @ who is on duty
             state = await self._delivery_state(session, items, wall_now=wall_now) if items else None
         delivered = 0
         if state is not None:

@@ -19,6 +19,7 @@ from typing import Any, Literal, Protocol
 
 import httpx
 
+from alerts.duty import Shift
 from alerts.measures import ExternalWarning, Mitigation
 from alerts.model import Alert, NotificationKind
 from core.errors import PeakwatchError
@@ -54,6 +55,9 @@ class NotificationItem:
     """The carrier's measures for the alert's hub, read when the message is sent."""
     warnings: tuple[ExternalWarning, ...] = ()
     """External warnings of the alert's province valid during it, read when it is sent."""
+    on_duty: Shift | None = None
+    """Whom to @-mention and e-mail: the province's person on duty (the leader on call for an
+    escalation), from the duty roster when the message is sent (``alerts.store.duty``)."""
 
     @property
     def scope(self) -> str:
@@ -80,6 +84,11 @@ class Notification:
     def is_single(self) -> bool:
         """About one alert, not a digest."""
         return len(self.shown_items()) == 1 and self.digest is None
+
+    def people_on_duty(self) -> tuple[Shift, ...]:
+        """The people on duty its items name, once each (chat @-mentions, e-mail recipients)."""
+        found = {(i.on_duty.person, i.on_duty.role): i.on_duty for i in self.items if i.on_duty}
+        return tuple(found.values())
 
     def shown_items(self) -> tuple[NotificationItem, ...]:
         """What people are shown: one item per alert, its latest state.

@@ -45,14 +45,18 @@ def signed_url(url: str, secret: str, timestamp_ms: int) -> str:
 def message(
     notification: Notification, renderer: Renderer, *, at_mobiles: tuple[str, ...] = ()
 ) -> dict[str, Any]:
-    """``{"msgtype": "markdown", "markdown": {"title", "text"}, "at": …}``."""
+    """``{"msgtype": "markdown", "markdown": {"title", "text"}, "at": …}``; the configured
+    ``at_mobiles`` and the person on duty (their phone and DingTalk user id) are @-mentioned."""
     text = renderer.markdown(notification, flavour="dingtalk", max_bytes=MAX_MARKDOWN_BYTES)
-    if at_mobiles:  # DingTalk only rings the people whose @mobile appears in the text
-        text += "\n\n" + " ".join(f"@{mobile}" for mobile in at_mobiles)
+    people = notification.people_on_duty()
+    mobiles = list(dict.fromkeys([*at_mobiles, *(p.phone for p in people if p.phone)]))
+    user_ids = list(dict.fromkeys(p.dingtalk_id for p in people if p.dingtalk_id))
+    if mobiles or user_ids:  # DingTalk only rings the people whose @ appears in the text
+        text += "\n\n" + " ".join(f"@{who}" for who in (*mobiles, *user_ids))
     return {
         "msgtype": "markdown",
         "markdown": {"title": renderer.title(notification), "text": text},
-        "at": {"atMobiles": list(at_mobiles), "isAtAll": False},
+        "at": {"atMobiles": mobiles, "atUserIds": user_ids, "isAtAll": False},
     }
 
 

@@ -28,7 +28,8 @@ def build_message(
     message = EmailMessage()
     message["Subject"] = renderer.title(notification)
     message["From"] = config.from_addr
-    message["To"] = ", ".join(config.to)
+    on_duty = [p.email for p in notification.people_on_duty() if p.email]
+    message["To"] = ", ".join(dict.fromkeys([*config.to, *on_duty]))  # and who is on duty
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = make_msgid(idstring=notification.id, domain="peakwatch")
     message["X-Peakwatch-Notification-Id"] = notification.id

@@ -46,6 +46,10 @@ def card(notification: Notification, renderer: Renderer) -> dict[str, Any]:
     body = renderer.markdown(notification, flavour="feishu", max_bytes=MAX_CARD_BYTES)
     lang = renderer.language
     elements: list[dict[str, Any]] = [{"tag": "div", "text": {"tag": "lark_md", "content": body}}]
+    people = [p for p in notification.people_on_duty() if p.feishu_id]
+    if people:  # the person on duty, @-mentioned by their Feishu user id
+        mention = " ".join(f"<at id={p.feishu_id}></at>" for p in people)
+        elements.append({"tag": "div", "text": {"tag": "lark_md", "content": mention}})
     if notification.is_single:
         elements.append(
             {

@@ -24,8 +24,14 @@ RETRY_CODES = {-1, 45009}
 
 
 def message(notification: Notification, renderer: Renderer) -> dict[str, Any]:
-    """``{"msgtype": "markdown", "markdown": {"content": …}}``."""
-    content = renderer.markdown(notification, flavour="wecom", max_bytes=MAX_CONTENT_BYTES)
+    """``{"msgtype": "markdown", "markdown": {"content": …}}``, ending with ``<@userid>`` of the
+    person on duty (WeCom markdown rings whoever it mentions so)."""
+    people = notification.people_on_duty()
+    mention = " ".join(dict.fromkeys(f"<@{p.wecom_id}>" for p in people if p.wecom_id))
+    room = MAX_CONTENT_BYTES - (len(mention.encode()) + 2 if mention else 0)
+    content = renderer.markdown(notification, flavour="wecom", max_bytes=room)
+    if mention:
+        content += "\n\n" + mention
     return {"msgtype": "markdown", "markdown": {"content": content}}
 
 

@@ -11,13 +11,15 @@ so what is stored is always the sheet last sent (who sent it, and when, is kept 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import Index, String, Text, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from alerts.duty import Shift
+from alerts.duty import Shift, on_duty
+from alerts.notify.base import NotificationItem
 from alerts.store.models import Base, BigId
 
 
@@ -92,3 +94,25 @@ async def all_shifts(session: AsyncSession) -> list[Shift]:
         select(DutyShiftRow).order_by(DutyShiftRow.starts_at, DutyShiftRow.id)
     )
     return [_shift(row) for row in rows]
+
+
+async def with_duty(
+    session: AsyncSession, items: Sequence[NotificationItem], *, wall_now: datetime
+) -> list[NotificationItem]:
+    """``items`` naming whom each message reaches on the roster at ``wall_now``: the person on
+    duty for the alert's province (else the national one), the leader on call for escalations."""
+    if not items:
+        return []
+    roster = await shifts_between(session, wall_now, wall_now)
+    return [
+        replace(
+            item,
+            on_duty=on_duty(
+                roster,
+                item.alert.province,
+                wall_now,
+                role="leader" if item.kind == "escalation" else "duty",
+            ),
+        )
+        for item in items
+    ]
