@@ -112,3 +112,22 @@ def message_lines(
     return [f"- **{measure_label}**: {mitigation_line(m, lang)}" for m in mitigations] + [
         f"- **{warning_label}**: {warning_line(w, lang)}" for w in warnings
     ]
+
+
+def digest_suffix(
+    mitigations: Sequence[Mitigation], warnings: Sequence[ExternalWarning], lang: Language
+) -> str:
+    """The short form for a digest line: `` · 处置措施: 限流 · 预警: 台风橙色``."""
+    parts = []
+    if mitigations:
+        words = "、".join(MITIGATION_KINDS[m.kind][0 if lang == "zh" else 1] for m in mitigations)
+        parts.append(f"{'处置措施' if lang == 'zh' else 'measures'}: {words}")
+    if warnings:
+        if lang == "zh":
+            words = "、".join(
+                f"{WARNING_KINDS[w.kind][0]}{WARNING_COLOURS[w.colour][0]}" for w in warnings
+            )
+        else:
+            words = ", ".join(f"{WARNING_KINDS[w.kind][1]} {w.colour}" for w in warnings)
+        parts.append(f"{'预警' if lang == 'zh' else 'warnings'}: {words}")
+    return "".join(f" · {part}" for part in parts)

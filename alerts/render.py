@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Literal
 
-from alerts.measures_text import message_lines
+from alerts.measures_text import digest_suffix, message_lines
 from alerts.model import Alert
 from alerts.notify.base import Notification, NotificationItem
 from alerts.texts import (
@@ -150,8 +150,9 @@ class Renderer:
         label = self.coloured(
             alert.level, f"{LEVEL_EMOJI[alert.level]} {kind_label(item, lang)}", flavour
         )
+        measures = digest_suffix(item.mitigations, item.warnings, lang)
         return (
-            f"- {label} {rule_name(alert.rule, lang)} {alert.subject}: {summary} "
+            f"- {label} {rule_name(alert.rule, lang)} {alert.subject}: {summary}{measures} "
             f"[{text('ack', lang)}]({self.links.ack(alert)})"
         )
 

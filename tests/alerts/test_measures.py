@@ -16,6 +16,7 @@ from alerts.measures import (
     series_samples,
     warnings_for,
 )
+from alerts.notify.base import Notification
 from tests.alerts.factories import alert, item, renderer, single
 
 T0 = datetime(2025, 11, 11, 12, 0, tzinfo=UTC)
@@ -191,3 +192,14 @@ def test_a_message_without_measures_or_warnings_has_no_such_lines() -> None:
     )
     assert "处置措施" not in zh
     assert "预警信息" not in zh
+
+
+def test_a_digest_line_names_the_measure_and_the_warning() -> None:
+    shown = replace(
+        item(1, alert("ZTO-HZ01")), mitigations=(_mitigation(),), warnings=(_warning(),)
+    )
+    digest = Notification(receiver="ding", group_key="g", items=(shown,), digest="network")
+    zh = renderer("zh").markdown(digest, flavour="plain", max_bytes=20_000)
+    en = renderer("en").markdown(digest, flavour="plain", max_bytes=20_000)
+    assert " · 处置措施: 限流 · 预警: 台风橙色" in zh
+    assert " · measures: throttling intake · warnings: typhoon orange" in en

@@ -36,6 +36,7 @@ from alerts.service import AlertService
 from alerts.silence import Matcher
 from alerts.store.history import AlertQuery
 from app.api.deps import OnCallDep, Principal, PrincipalDep, require_roles
+from app.api.routes.mitigations import alert_outs
 from core.levels import WarningLevel
 
 router = APIRouter(prefix="/v1", tags=["alerts"])
@@ -130,9 +131,8 @@ async def list_alerts(
         page = await _service(request).list_alerts(query)
     except ValueError as error:
         raise HTTPException(status_code=400, detail="cursor: not one this API issued") from error
-    return AlertPageOut(
-        alerts=[AlertOut.of(alert) for alert in page.alerts], next_cursor=page.next_cursor
-    )
+    alerts = await alert_outs(request.app.state, page.alerts)
+    return AlertPageOut(alerts=alerts, next_cursor=page.next_cursor)
 
 
 @router.get(
@@ -166,8 +166,9 @@ async def stream_alerts(
     "/alerts/{alert_id}", response_model=AlertOut, responses={404: {"description": "no such alert"}}
 )
 async def get_alert(alert_id: str, request: Request, principal: PrincipalDep) -> AlertOut:
-    """One alert."""
-    return AlertOut.of(_visible(principal, await _service(request).get(alert_id)))
+    """One alert, with the measures and warnings that apply to it."""
+    alert = _visible(principal, await _service(request).get(alert_id))
+    return (await alert_outs(request.app.state, [alert]))[0]
 
 
 @router.get(
