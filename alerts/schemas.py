@@ -17,6 +17,8 @@ from alerts.model import Alert, AlertChange, AlertState, ChangeKind
 from alerts.silence import Silence
 from core.levels import WarningLevel
 
+AlertValue = int | float | str | bool | list[str] | None
+"""One number behind an alert (units: core.vocabulary); ``reasons`` is a list of rule parts."""
 LabelName = Literal["rule", "scope", "subject", "level", "hub_id", "carrier", "province"]
 MAX_SILENCE_S = 30 * 86_400
 
@@ -43,6 +45,8 @@ ALERT_EXAMPLE: dict[str, Any] = {
 class AlertLabelsOut(BaseModel):
     """Labels that apply to the alert's subject."""
 
+    model_config = ConfigDict(extra="forbid")
+
     hub_id: str | None = None
     carrier: str | None = None
     province: str | None = None
@@ -52,11 +56,11 @@ class AlertOut(BaseModel):
     """One alert. Times are RFC 3339; ``started_at``/``fired_at``/``resolved_at`` are event time,
     ``acked_at`` wall-clock time."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [ALERT_EXAMPLE]})
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [ALERT_EXAMPLE]})
 
-    id: str
+    id: str = Field(description="this occurrence of the alert")
     fingerprint: str = Field(description="stable per (rule, scope, subject) across occurrences")
-    rule: str
+    rule: str = Field(description="rule id, e.g. hub_overflow (names: core.vocabulary)")
     scope: Literal["hub", "province", "carrier", "network"]
     subject: str = Field(description="hub id, province, carrier code or CN")
     level: WarningLevel
@@ -65,11 +69,11 @@ class AlertOut(BaseModel):
     fired_at: datetime | None = Field(description="when it fired (after the pending period)")
     resolved_at: datetime | None = Field(description="when the condition stopped holding")
     labels: AlertLabelsOut
-    summary: str
-    summary_en: str
-    values: dict[str, Any] = Field(description="the numbers behind the alert")
-    acked_by: str | None
-    acked_at: datetime | None
+    summary: str = Field(description="Chinese text, numbers with units, Beijing time")
+    summary_en: str = Field(description="the same in English")
+    values: dict[str, AlertValue] = Field(description="the numbers behind the alert")
+    acked_by: str | None = Field(description="who acknowledged it")
+    acked_at: datetime | None = Field(description="when (wall clock)")
     detected_late_s: float | None = Field(
         None,
         description="set when the alert was decided while catching up (after a restart, a lag"
@@ -106,7 +110,8 @@ class AlertPageOut(BaseModel):
     """A page of alerts, newest first; pass ``next_cursor`` as ``cursor`` for the next page."""
 
     model_config = ConfigDict(
-        json_schema_extra={"examples": [{"alerts": [ALERT_EXAMPLE], "next_cursor": None}]}
+        extra="forbid",
+        json_schema_extra={"examples": [{"alerts": [ALERT_EXAMPLE], "next_cursor": None}]},
     )
 
     alerts: list[AlertOut]
@@ -117,6 +122,7 @@ class AlertChangeOut(BaseModel):
     """One entry of the alert history, as streamed (``data`` of a server-sent event)."""
 
     model_config = ConfigDict(
+        extra="forbid",
         json_schema_extra={
             "examples": [
                 {
@@ -128,7 +134,7 @@ class AlertChangeOut(BaseModel):
                     "alert": ALERT_EXAMPLE,
                 }
             ]
-        }
+        },
     )
 
     event_id: int
@@ -196,6 +202,8 @@ class SilenceIn(BaseModel):
 
 class SilenceOut(BaseModel):
     """A silence; ``expired_by`` names who ended it early (``DELETE``)."""
+
+    model_config = ConfigDict(extra="forbid")
 
     id: str
     matchers: list[MatcherModel]

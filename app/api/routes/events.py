@@ -225,7 +225,7 @@ async def _off_loop(body: bytes, work: Callable[..., _T], *args: Any) -> _T:
         s503="Kafka could not take the batch; nothing was accepted; retry after Retry-After",
     ),
 )
-async def post_events(request: Request, principal: PosterDep, runtime: RuntimeDep) -> Any:
+async def post_events(request: Request, principal: PosterDep, runtime: RuntimeDep) -> JSONResponse:
     """Check the limits, then every item; store the valid ones in Kafka (acks=all)."""
     settings = runtime.settings
     content_type = request.headers.get("content-type", "application/json")

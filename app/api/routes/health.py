@@ -2,28 +2,31 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
+from app.api.models.health import Liveness, Readiness
 from app.runtime import RuntimeDep
 
 router = APIRouter(tags=["health"])
 
 
 @router.get("/healthz", summary="Liveness: the process answers")
-async def healthz() -> dict[str, str]:
+async def healthz() -> Liveness:
     """Always ``{"status": "ok"}`` while the event loop runs."""
-    return {"status": "ok"}
+    return Liveness(status="ok")
 
 
 @router.get(
     "/readyz",
+    response_model=Readiness,
     summary="Readiness: consuming, assigned partitions, caught up within the configured lag",
-    responses={503: {"description": "not ready; the body says which condition fails"}},
+    responses={503: {"model": Readiness, "description": "not ready; the body says which fails"}},
 )
-async def readyz(runtime: RuntimeDep) -> Any:
+async def readyz(runtime: RuntimeDep) -> JSONResponse:
     """200 when this replica consumes, owns partitions and is caught up; else 503 with details."""
     ready, details = runtime.readiness()
-    return JSONResponse(status_code=200 if ready else 503, content={"ready": ready, **details})
+    body = Readiness.model_validate({"ready": ready, **details})
+    return JSONResponse(
+        status_code=200 if ready else 503, content=body.model_dump(exclude_unset=True)
+    )

@@ -9,16 +9,17 @@ through ``GET /v1/hubs/{hub_id}/history``.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 import polars as pl
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 from sqlalchemy.exc import IntegrityError
 
 from alerts.store.db import Database
 from alerts.store.registry import get_hub_row, hub_history, put_hub_row
 from app.api.deps import Principal, PrincipalDep, require_roles
+from app.api.models.hubs import HubDetail, HubPage, HubState
 from app.api.problems import problems
 from app.runtime import Runtime, RuntimeDep
 from core.engine import hub_series
@@ -42,60 +43,6 @@ def get_database(request: Request) -> Database:
 DatabaseDep = Annotated[Database, Depends(get_database)]
 
 
-class HubState(BaseModel):
-    """A hub's registry entry and its state at the watermark."""
-
-    model_config = ConfigDict(extra="allow")
-
-    hub_id: str
-    carrier: str
-    name: str
-    province: str
-    city: str
-    lat: float
-    lon: float
-    tier: str
-    key_node: bool
-    storage_capacity: int
-    sort_capacity_per_hour: int
-    arrivals_total: int = Field(description="parcels arrived since the service first saw the hub")
-    departures_total: int
-    backlog: float | None = Field(description="parcels on hand")
-    utilization: float | None = Field(description="backlog / storage_capacity")
-    arrival_rate_per_min: float | None
-    departure_rate_per_min: float | None
-    time_to_overflow_s: float | None = Field(description="null when net inflow ≤ 0")
-    level: Level
-    last_event_at: datetime | None
-
-
-class SeriesPoint(BaseModel):
-    """One minute of a hub's history."""
-
-    model_config = ConfigDict(extra="allow")
-
-    minute: datetime
-    arrivals: int
-    departures: int
-
-
-class HubDetail(HubState):
-    """A hub's state plus its per-minute series over recent hours."""
-
-    series: list[SeriesPoint] = Field(
-        description="per minute, oldest first; empty when another replica owns the hub"
-    )
-
-
-class HubPage(BaseModel):
-    """One page of hubs."""
-
-    total: int
-    limit: int
-    offset: int
-    hubs: list[HubState]
-
-
 def _visible(frame: pl.DataFrame, principal: Principal) -> pl.DataFrame:
     if principal.role == "carrier":
         return frame.filter(pl.col("carrier") == principal.carrier)
@@ -111,7 +58,7 @@ async def list_hubs(
     level: Level | None = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
-) -> Any:
+) -> HubPage:
     """Hubs with their state, worst first (level, then time to overflow)."""
     frame = _visible(runtime.snapshot.hub_states, principal)
     if province is not None:
@@ -124,7 +71,8 @@ async def list_hubs(
         ["level", "time_to_overflow_s", "hub_id"], descending=[True, False, False], nulls_last=True
     )
     page = frame.slice(offset, limit)
-    return {"total": frame.height, "limit": limit, "offset": offset, "hubs": page.to_dicts()}
+    hubs = [HubState.model_validate(row) for row in page.to_dicts()]
+    return HubPage(total=frame.height, limit=limit, offset=offset, hubs=hubs)
 
 
 @router.get(
@@ -137,7 +85,7 @@ async def get_hub(
     principal: PrincipalDep,
     runtime: RuntimeDep,
     minutes: Annotated[int, Query(ge=1, le=24 * 60)] = 180,
-) -> Any:
+) -> HubDetail:
     """One hub's state and its per-minute series."""
     snapshot = runtime.snapshot  # one immutable view: state and series of the same step
     rows = _visible(snapshot.hub_states, principal).filter(pl.col("hub_id") == hub_id)
@@ -150,8 +98,7 @@ async def get_hub(
         if buckets is not None
         else hub_series(pl.DataFrame(schema=BUCKET_SCHEMA), snapshot.hub_states, hub_id)
     )
-    detail["series"] = series.to_dicts()
-    return detail
+    return HubDetail.model_validate({**detail, "series": series.to_dicts()})
 
 
 class RegistryChangeOut(BaseModel):
@@ -238,25 +185,25 @@ async def get_hub_history(
     before_id: Annotated[
         int | None, Query(ge=1, le=2**63 - 1, description="page back: ids below this")
     ] = None,
-) -> Any:
+) -> HubHistory:
     """Who changed the hub's registry entry, when, and from what to what; newest first."""
     async with database.sessionmaker() as session:
         changes = await hub_history(session, hub_id, limit=limit, before_id=before_id)
     if not changes and before_id is None and _registered(runtime, hub_id) is None:
         raise HTTPException(status_code=404, detail=f"no hub {hub_id}")
-    return {
-        "hub_id": hub_id,
-        "changes": [
-            {
-                "id": change.id,
-                "hub_id": change.hub_id,
-                "at": change.at,
-                "by": change.actor,
-                "role": change.actor_role,
-                "key_id": change.actor_key_id,
-                "before": change.before,
-                "after": change.after,
-            }
+    return HubHistory(
+        hub_id=hub_id,
+        changes=[
+            RegistryChangeOut(
+                id=change.id,
+                hub_id=change.hub_id,
+                at=change.at,
+                by=change.actor,
+                role=change.actor_role,
+                key_id=change.actor_key_id,
+                before=change.before,
+                after=change.after,
+            )
             for change in changes
         ],
-    }
+    )

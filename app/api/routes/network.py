@@ -2,35 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import polars as pl
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.deps import Principal, PrincipalDep
+from app.api.models.network import NetworkStatus, ProvinceStatus
 from app.runtime import RuntimeDep
 from core.rollups import national_rollup, province_rollup
 
 router = APIRouter(prefix="/v1", tags=["network"])
-
-
-class NetworkStatus(BaseModel):
-    """The national view at the watermark."""
-
-    model_config = ConfigDict(extra="allow")
-
-    view: str = Field(description='"national", or "carrier:<CODE>" for a carrier key')
-    watermark: str | None = Field(description="event-time watermark, RFC 3339")
-    level: str = Field(description="network_paralysis level, or none")
-
-
-class ProvinceStatus(BaseModel):
-    """One province's roll-up."""
-
-    model_config = ConfigDict(extra="allow")
-
-    province: str
 
 
 def _view(principal: Principal) -> str:
@@ -49,16 +29,17 @@ def _network_level(signals: pl.DataFrame) -> str:
 
 
 @router.get("/network", response_model=NetworkStatus)
-async def network(principal: PrincipalDep, runtime: RuntimeDep) -> Any:
+async def network(principal: PrincipalDep, runtime: RuntimeDep) -> NetworkStatus:
     """National totals, hubs per level, key-node shares, the network level and the watermark."""
     snapshot = runtime.snapshot
     rollup = national_rollup(_states(principal, snapshot.hub_states))
     watermark = snapshot.watermark.isoformat() if snapshot.watermark else None
     level = _network_level(snapshot.signals) if principal.role != "carrier" else "none"
-    return {**rollup, "view": _view(principal), "watermark": watermark, "level": level}
+    return NetworkStatus(**rollup, view=_view(principal), watermark=watermark, level=level)
 
 
 @router.get("/provinces", response_model=list[ProvinceStatus])
-async def provinces(principal: PrincipalDep, runtime: RuntimeDep) -> Any:
+async def provinces(principal: PrincipalDep, runtime: RuntimeDep) -> list[ProvinceStatus]:
     """Per-province roll-ups, worst first."""
-    return province_rollup(_states(principal, runtime.snapshot.hub_states)).to_dicts()
+    rows = province_rollup(_states(principal, runtime.snapshot.hub_states)).to_dicts()
+    return [ProvinceStatus.model_validate(row) for row in rows]
