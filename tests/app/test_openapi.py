@@ -1,20 +1,99 @@
-"""Schemathesis against the running service's own OpenAPI: no 5xx, no answer that breaks it."""
+"""The OpenAPI lists every field each endpoint serves (checked against what core produces), and
+schemathesis against the running service's own OpenAPI: no 5xx, no answer that breaks it."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 from pathlib import Path
+from typing import Any
 
+import polars as pl
 import pytest
 
+from alerts.model import Alert
+from app.main import create_app
+from app.settings import Settings
+from core.engine import HUB_STATE_SCHEMA, hub_series
+from core.rollups import national_rollup, province_rollup
+from core.state import BUCKET_SCHEMA
 from tests.support.service import hub_line
-
-pytestmark = pytest.mark.integration
 
 ST = Path(__file__).resolve().parents[2] / ".venv" / "bin" / "st"
 
 
+@pytest.fixture(scope="module")
+def openapi() -> dict[str, Any]:
+    document: dict[str, Any] = create_app(Settings()).openapi()
+    return document
+
+
+def _fields(openapi: dict[str, Any], path: str, method: str = "get") -> set[str]:
+    """The properties OpenAPI promises for the 2xx JSON answer of ``method path``."""
+    responses = openapi["paths"][path][method]["responses"]
+    ok = next(body for code, body in responses.items() if code.startswith("2"))
+    schema = ok["content"]["application/json"]["schema"]
+    schema = schema.get("items", schema)
+    name = schema["$ref"].rsplit("/", 1)[1]
+    component = openapi["components"]["schemas"][name]
+    assert component.get("additionalProperties") is False, f"{name} allows undeclared fields"
+    return set(component["properties"])
+
+
+def _schema(openapi: dict[str, Any], name: str) -> set[str]:
+    return set(openapi["components"]["schemas"][name]["properties"])
+
+
+def test_every_json_answer_declares_a_closed_model(openapi: dict[str, Any]) -> None:
+    loose = []
+    for path, operations in openapi["paths"].items():
+        for method, operation in operations.items():
+            for code, body in operation["responses"].items():
+                schema = body.get("content", {}).get("application/json", {}).get("schema")
+                if code.startswith("2") and schema is not None:
+                    target = schema.get("items", schema)
+                    if "$ref" not in target:
+                        loose.append(f"{method} {path} {code}")
+    assert loose == []
+
+
+def test_network_and_provinces_list_every_field_core_serves(openapi: dict[str, Any]) -> None:
+    states = pl.DataFrame(schema=HUB_STATE_SCHEMA)
+    served = set(national_rollup(states)) | {"view", "watermark", "level"}
+    assert _fields(openapi, "/v1/network") == served
+    assert _fields(openapi, "/v1/provinces") == set(province_rollup(states).columns)
+
+
+def test_hubs_list_every_measure_of_a_hub(openapi: dict[str, Any]) -> None:
+    assert _fields(openapi, "/v1/hubs") == {"total", "limit", "offset", "hubs"}
+    assert _schema(openapi, "HubState") == set(HUB_STATE_SCHEMA)
+    assert _fields(openapi, "/v1/hubs/{hub_id}") == set(HUB_STATE_SCHEMA) | {"series"}
+    series = hub_series(
+        pl.DataFrame(schema=BUCKET_SCHEMA), pl.DataFrame(schema=HUB_STATE_SCHEMA), "x"
+    )
+    assert _schema(openapi, "SeriesPoint") == set(series.columns)
+
+
+def test_alerts_list_every_field_of_an_alert(openapi: dict[str, Any]) -> None:
+    fields = set(Alert.__dataclass_fields__)
+    alert = Alert(**{name: None for name in fields} | {"values_json": "{}", "escalation_step": 0})
+    served = set(alert.as_json()) | {"mitigations", "warnings"}
+    assert _fields(openapi, "/v1/alerts/{alert_id}") == served
+    assert _fields(openapi, "/v1/alerts") == {"alerts", "next_cursor"}
+
+
+def test_readiness_lists_every_condition_it_reports(openapi: dict[str, Any]) -> None:
+    assert _fields(openapi, "/readyz") == {
+        "ready",
+        "consuming",
+        "assigned_partitions",
+        "caught_up",
+        "lag_records",
+        "network_view_loaded",
+    }
+
+
+@pytest.mark.integration
 def test_the_api_keeps_its_openapi_promises(service_factory: object, tmp_path: Path) -> None:
     service = service_factory(hub_line("ZTO-HZ01", "ZTO"))  # type: ignore[operator]
     service.start()
