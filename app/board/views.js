@@ -226,6 +226,21 @@ function subjectOf(alert, hubsById) {
   return province ? `${name}（${province}）` : name;
 }
 
+/** A courier's measures (处置措施) and the area's warnings (预警) an alert carries, on one line. */
+function measuresLine(alert) {
+  const en = lang() === "en";
+  const ended = en ? " (ended)" : "（已结束）";
+  const measures = (alert.mitigations ?? [])
+    .map((m) => (en ? m.kind_en : m.kind_zh) + (m.ended_at ? ended : ""));
+  const warnings = (alert.warnings ?? [])
+    .map((w) => (en ? `${w.kind_en} ${w.colour}` : `${w.kind_zh}${w.colour_zh}预警`));
+  const parts = [
+    measures.length ? `${en ? "Measures" : "处置措施"}: ${measures.join(en ? ", " : "、")}` : "",
+    warnings.length ? `${en ? "Warnings" : "预警"}: ${warnings.join(en ? ", " : "、")}` : "",
+  ].filter(Boolean);
+  return parts.length ? `<div class="measures">${esc(parts.join(" · "))}</div>` : "";
+}
+
 /** The alert feed, most recent change first; a resolved alert stays a while, dimmed. */
 export function renderAlerts(entries, hubsById, now) {
   const firing = entries.filter((e) => e.alert.state !== "resolved");
@@ -249,7 +264,7 @@ export function renderAlerts(entries, hubsById, now) {
           data-level="${level}" data-alert-id="${esc(alert.id)}" data-state="${esc(alert.state ?? "")}">
         <div class="alert-head">${chip(level)}<span class="rule">${esc(ruleName(alert.rule))}</span>
           <span class="subject">${esc(subjectOf(alert, hubsById))}</span>${badges}</div>
-        <div class="summary">${esc(summary ?? "")}</div>
+        <div class="summary">${esc(summary ?? "")}</div>${measuresLine(alert)}
         <div class="when">${esc(t("since", { t: fmtTime(alert.started_at) }))}</div>
       </li>`;
     })

@@ -210,3 +210,47 @@ def test_a_declared_measure_shows_on_its_hubs_alert_and_reports_its_effect_when_
     assert alert["mitigations"][0]["effect"]["net_inflow_improved"] is True
     again = call(service, zto, "POST", f"/v1/mitigations/{measure['id']}/end")
     assert again.status_code == 409
+
+
+def test_the_board_shows_the_measure_under_its_hubs_alert(
+    world: tuple[Service, dict[str, str], RobotReceiver],
+) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    from tests.app.test_board import CHROMIUM, CHROMIUM_ARGS, WALL_SCREEN
+
+    service, keys, _ = world
+    yto = keys["carrier:YTO"]
+    # a minute ahead (the watermark follows the wall clock by now): YTO's hub fills up
+    now_ms = int(time.time() * 1000)
+    events = [
+        {
+            "event_id": f"YTO-SH01-fill-{i}",
+            "carrier": "YTO",
+            "hub_id": "YTO-SH01",
+            "ts": now_ms + (i + 1) * MINUTE_MS,
+            "kind": "arrival",
+            "parcels": 25_000,
+        }
+        for i in range(4)
+    ]
+    assert call(service, yto, "POST", "/v1/events", {"events": events}).status_code == 202
+    declared = call(
+        service, yto, "POST", "/v1/mitigations", _measure("YTO-SH01", kind="stop_intake")
+    )
+    assert declared.status_code == 201, declared.text
+
+    def firing_with_measure() -> dict[str, Any] | None:
+        page = call(service, yto, "GET", "/v1/alerts?state=firing&subject=YTO-SH01").json()
+        return next((a for a in page["alerts"] if a["mitigations"]), None)
+
+    alert = wait_for(firing_with_measure, what="a firing YTO-SH01 alert carrying the measure")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport=WALL_SCREEN, locale="zh-CN")
+            page.goto(f"{service.url}/?key={yto}")
+            line = page.locator(f"#alert-feed li[data-alert-id='{alert['id']}'] .measures")
+            expect(line).to_have_text("处置措施: 停收", timeout=20_000)
+        finally:
+            browser.close()
