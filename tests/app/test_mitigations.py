@@ -120,6 +120,8 @@ def _field_of(response: Any) -> set[str]:
         ({"planned_end_at": "2020-01-01T00:00:00Z"}, "planned_end_at"),
         ({"note": "x" * 1_000_000}, "note"),
         ({"starts_at": "yesterday"}, "starts_at"),
+        ({"starts_at": "9999-12-31T23:00:00-05:00"}, "starts_at"),
+        ({"note": "夜班\x00限流"}, "note"),
     ],
 )
 def test_bad_input_is_refused_naming_the_field(

@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 import polars as pl
-from fastapi import APIRouter, Depends, HTTPException, Query, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from starlette.datastructures import State
 
@@ -51,12 +51,30 @@ from core.engine import hub_series
 
 router = APIRouter(prefix="/v1", tags=["mitigations"])
 DeclarerDep = Annotated[Principal, Depends(require_roles("carrier", "admin"))]
+MitigationId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 LOOKBACK = timedelta(hours=6)
 """How far before a measure's start the alert history is read for the numbers it began with."""
 
 
+EARLIEST, LATEST = datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)
+
+
 def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    """``moment`` in UTC (no offset: UTC); ValueError outside 2000–2100."""
+    try:
+        value = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except OverflowError:
+        value = LATEST
+    if not EARLIEST <= value < LATEST:
+        raise ValueError("must lie between 2000 and 2100")
+    return value
+
+
+def _utc_or_422(moment: datetime, field: str) -> datetime:
+    try:
+        return _utc(moment)
+    except ValueError as error:
+        raise HTTPException(status_code=422, detail=f"{field}: {error}") from error
 
 
 class MitigationIn(BaseModel):
@@ -93,6 +111,13 @@ class MitigationIn(BaseModel):
     def _aware_start(cls, value: datetime) -> datetime:
         return _utc(value)
 
+    @field_validator("hub_id", "expected_effect", "note")
+    @classmethod
+    def _no_nul(cls, value: str) -> str:
+        if "\x00" in value:
+            raise ValueError("must not contain NUL characters")
+        return value
+
     @field_validator("planned_end_at")
     @classmethod
     def _end_after_start(cls, value: datetime, info: ValidationInfo) -> datetime:
@@ -125,14 +150,15 @@ def _own_carrier(principal: Principal) -> str | None:
     "/mitigations",
     status_code=status.HTTP_201_CREATED,
     response_model=MitigationOut,
-    responses=problems(
-        403,
-        404,
-        422,
-        s403="not a carrier or admin key",
-        s404="hub_id: not one of the carrier's hubs (whether or not it exists)",
-        s422="a field breaks its rule (the body names it); an admin's unknown hub_id",
-    ),
+    responses={
+        **problems(
+            403,
+            404,
+            s403="not a carrier or admin key",
+            s404="hub_id: not one of the carrier's hubs (whether or not it exists)",
+        ),
+        422: {"description": "a field breaks its rule (named); an admin's unknown hub_id"},
+    },
 )
 async def declare_mitigation(
     body: MitigationIn, principal: DeclarerDep, runtime: RuntimeDep, database: DatabaseDep
@@ -170,7 +196,9 @@ async def read_mitigations(
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> list[MitigationOut]:
     """Measures, newest first. A carrier key reads its own carrier's only."""
-    moment = None if active_at is None else _utc(active_at)
+    moment = None if active_at is None else _utc_or_422(active_at, "active_at")
+    if any("\x00" in hub for hub in hub_id or ()):
+        raise HTTPException(status_code=422, detail="hub_id: must not contain NUL characters")
     async with database.sessionmaker() as session:
         found = await list_mitigations(
             session,
@@ -189,7 +217,7 @@ async def read_mitigations(
     responses=problems(404, s404="no such measure (or not yours)"),
 )
 async def read_mitigation(
-    mitigation_id: int, principal: PrincipalDep, database: DatabaseDep
+    mitigation_id: MitigationId, principal: PrincipalDep, database: DatabaseDep
 ) -> MitigationOut:
     """One measure."""
     async with database.sessionmaker() as session:
@@ -216,10 +244,13 @@ def _state_samples(runtime: Runtime, hub_id: str, storage_capacity: int) -> list
 @router.post(
     "/mitigations/{mitigation_id}/end",
     response_model=MitigationOut,
-    responses=problems(404, 409, s404="no such measure (or not yours)", s409="already ended"),
+    responses={
+        **problems(404, 409, s404="no such measure (or not yours)", s409="already ended"),
+        422: {"description": "ended_at before the start, or a malformed body"},
+    },
 )
 async def end_measure(
-    mitigation_id: int,
+    mitigation_id: MitigationId,
     principal: DeclarerDep,
     runtime: RuntimeDep,
     database: DatabaseDep,
@@ -227,7 +258,9 @@ async def end_measure(
 ) -> MitigationOut:
     """End a measure (``ended_at`` defaults to now) and record whether the hub's net inflow and
     time to overflow improved after it began."""
-    ended_at = _utc(body.ended_at) if body and body.ended_at else datetime.now(UTC)
+    ended_at = (
+        _utc_or_422(body.ended_at, "ended_at") if body and body.ended_at else datetime.now(UTC)
+    )
     async with database.sessionmaker.begin() as session:
         found = await get_mitigation(session, mitigation_id, carrier=_own_carrier(principal))
         if found is None:
