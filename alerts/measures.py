@@ -80,9 +80,14 @@ class Mitigation:
     ended_by: str | None = None
     effect: MitigationEffect | None = None
 
+    @property
+    def until(self) -> datetime:
+        """When it stops being in force: when it was ended, else its planned end."""
+        return self.ended_at or self.planned_end_at
+
     def active_at(self, moment: datetime) -> bool:
-        """In force at ``moment``: begun, not ended (a planned end only plans)."""
-        return self.starts_at <= moment and (self.ended_at is None or moment < self.ended_at)
+        """In force at ``moment``: begun, and neither ended nor past its planned end."""
+        return self.starts_at <= moment < self.until
 
 
 @dataclass(frozen=True)
@@ -132,15 +137,16 @@ def _overlaps(
 
 
 def mitigations_for(alert: AlertTimes, mitigations: Iterable[Mitigation]) -> list[Mitigation]:
-    """The measures of the alert's hub that were in force at some time of the alert, oldest
-    first. Only hub alerts carry measures."""
+    """The measures of the alert's hub in force at some time of the alert (from their start to
+    their end, or their planned end while not ended), oldest first. Only hub alerts carry
+    measures."""
     if alert.scope != "hub" or alert.hub_id is None:
         return []
     found = [
         m
         for m in mitigations
         if m.hub_id == alert.hub_id
-        and _overlaps(alert.started_at, alert.resolved_at, m.starts_at, m.ended_at)
+        and _overlaps(alert.started_at, alert.resolved_at, m.starts_at, m.until)
     ]
     return sorted(found, key=lambda m: (m.starts_at, m.id))
 

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Index, String, Text, or_, select
+from sqlalchemy import JSON, Index, String, Text, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -140,14 +140,16 @@ async def list_mitigations(
     limit: int = 500,
 ) -> list[Mitigation]:
     """Measures newest first; ``hub_ids`` narrows to those hubs, ``since``/``until`` to measures
-    in force at some time of the range (one query, however many hubs)."""
+    in force at some time of the range — until ended, or until their planned end while not
+    ended (one query, however many hubs)."""
     query = select(MitigationRow)
     if carrier is not None:
         query = query.where(MitigationRow.carrier == carrier)
     if hub_ids is not None:
         query = query.where(MitigationRow.hub_id.in_(list(hub_ids)))
     if since is not None:
-        query = query.where(or_(MitigationRow.ended_at.is_(None), MitigationRow.ended_at > since))
+        in_force_until = func.coalesce(MitigationRow.ended_at, MitigationRow.planned_end_at)
+        query = query.where(in_force_until > since)
     if until is not None:
         query = query.where(MitigationRow.starts_at < until)
     query = query.order_by(MitigationRow.starts_at.desc(), MitigationRow.id).limit(limit)

@@ -92,6 +92,13 @@ def test_a_measure_begun_while_an_open_alert_fires_is_carried() -> None:
     assert mitigations_for(_Alert(), [later]) == [later]
 
 
+def test_a_measure_never_ended_stops_counting_at_its_planned_end() -> None:
+    forgotten = _mitigation(starts_at=T0 - 6 * HOUR)  # planned to end 4 h after its start
+    assert mitigations_for(_Alert(), [forgotten]) == []
+    assert forgotten.active_at(T0 - 3 * HOUR)
+    assert not forgotten.active_at(T0)
+
+
 @pytest.mark.parametrize("scope", ["province", "network", "carrier"])
 def test_only_hub_alerts_carry_measures(scope: str) -> None:
     assert mitigations_for(_Alert(scope=scope, hub_id=None), [_mitigation()]) == []

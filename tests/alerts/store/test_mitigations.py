@@ -76,6 +76,12 @@ async def test_measures_of_a_page_of_hubs_in_force_during_a_range(store: Databas
         )
         now = await add_mitigation(session, _new(), declared_by="carrier:ZTO", wall_now=WALL0)
         await add_mitigation(session, _new("ZTO-NB02"), declared_by="carrier:ZTO", wall_now=WALL0)
+        await add_mitigation(  # never ended, but planned to end before the range
+            session,
+            _new(starts_at=T0 - 5 * HOUR, planned_end_at=T0 - 2 * HOUR),
+            declared_by="carrier:ZTO",
+            wall_now=WALL0,
+        )
     async with store.sessionmaker() as session:
         found = await list_mitigations(
             session, hub_ids=["ZTO-HZ01"], since=T0 - HOUR, until=T0 + HOUR
