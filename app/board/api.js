@@ -66,34 +66,29 @@ export async function getJSON(path, key, { timeoutMs = 8000 } = {}) {
   }
 }
 
-/** Every hub, following pages when the network has more hubs than one page holds. */
+/** Every hub (HubPage pages: {total, limit, offset, hubs}), following the pages. */
 export async function getAllHubs(key, pageSize = 5000, maxPages = 10) {
   const hubs = [];
   let total = 0;
   for (let page = 0; page < maxPages; page += 1) {
     const body = await getJSON(`v1/hubs?limit=${pageSize}&offset=${hubs.length}`, key);
-    const rows = Array.isArray(body) ? body : Array.isArray(body?.hubs) ? body.hubs : [];
-    total = typeof body?.total === "number" ? body.total : rows.length;
-    hubs.push(...rows);
-    if (rows.length === 0 || hubs.length >= total || Array.isArray(body)) break;
+    total = body.total;
+    hubs.push(...body.hubs);
+    if (body.hubs.length === 0 || hubs.length >= total) break;
   }
   return { total, hubs };
 }
 
-/** The list out of a bare array or a `{items: [...]}` page. */
-export function listOf(body) {
-  if (Array.isArray(body)) return body;
-  for (const name of ["items", "alerts", "provinces", "data", "results"]) {
-    if (Array.isArray(body?.[name])) return body[name];
-  }
-  return [];
+/** The firing alerts, newest first (one AlertPageOut page of at most `limit`). */
+export async function getFiringAlerts(key, limit) {
+  const page = await getJSON(`v1/alerts?state=firing&limit=${limit}`, key);
+  return page.alerts;
 }
 
-/** The alert in one stream message: either the alert itself or `{type, alert: {...}}`. */
+/** The alert of one stream message (AlertChangeOut: {event_id, kind, at, ..., alert}). */
 export function alertOf(message) {
-  if (!message || typeof message !== "object") return null;
-  const alert = message.alert && typeof message.alert === "object" ? message.alert : message;
-  return alert.id !== undefined && alert.id !== null ? alert : null;
+  const alert = message?.alert;
+  return alert && typeof alert === "object" && typeof alert.id === "string" ? alert : null;
 }
 
 /**

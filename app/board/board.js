@@ -1,7 +1,7 @@
 // The live board: reads the API every few seconds, follows the alert stream, and redraws.
 
 import {
-  AuthError, adoptKeyFromUrl, alertOf, followStream, forgetKey, getAllHubs, getJSON, listOf,
+  AuthError, adoptKeyFromUrl, alertOf, followStream, forgetKey, getAllHubs, getFiringAlerts, getJSON,
   loadKey, saveKey,
 } from "./api.js";
 import { applyStatic, initLang, lang, setLang, t } from "./i18n.js";
@@ -91,7 +91,7 @@ function onStreamAlert(message, eventName) {
   if (!alert) return;
   const id = String(alert.id);
   const known = state.alerts.get(id);
-  const kind = message.kind ?? message.type ?? eventName;
+  const kind = message.kind ?? eventName;
   // pending: not yet an alert for the duty room; cancelled: a pending one that never fired
   if (kind === "cancelled" || alert.state === "pending") {
     if (state.alerts.delete(id)) renderFeed();
@@ -110,7 +110,7 @@ async function refresh() {
     getJSON("v1/network", key),
     getJSON("v1/provinces", key),
     getAllHubs(key),
-    getJSON(`v1/alerts?state=firing&limit=${FEED_MAX}`, key),
+    getFiringAlerts(key, FEED_MAX),
   ]);
   if (key !== state.key) return; // the key changed while we waited: a newer refresh follows
   const results = [network, provinces, hubs, alerts];
@@ -119,13 +119,13 @@ async function refresh() {
     return;
   }
   if (network.status === "fulfilled") state.network = network.value;
-  if (provinces.status === "fulfilled") state.provinces = listOf(provinces.value);
+  if (provinces.status === "fulfilled") state.provinces = provinces.value;
   if (hubs.status === "fulfilled") {
     state.hubs = hubs.value.hubs.filter((hub) => hub && typeof hub === "object");
     state.hubsById = new Map(state.hubs.map((hub) => [hub.hub_id, hub]));
   }
   if (alerts.status === "fulfilled") {
-    mergeFiring(listOf(alerts.value));
+    mergeFiring(alerts.value);
     state.loadedOnce = true;
   }
   state.pollOk = results.some((r) => r.status === "fulfilled");

@@ -1,60 +1,23 @@
-// The panels: national banner, hubs nearest to overflow, provinces, alert feed. Data from the
-// API is rendered defensively: a field that is missing or of another type is skipped, never
-// allowed to break the rest of the screen.
+// The panels: national banner, hubs nearest to overflow, provinces, alert feed. They read the
+// fields the API declares (app/api/models: NetworkStatus, ProvinceStatus, HubState, AlertOut)
+// by name and nothing else; tests/app/test_board.py checks every name read here against them.
 
 import {
   carrierName, fieldName, lang, levelName, levelShort, provinceName, ruleName, t,
 } from "./i18n.js";
 import {
-  LEVELS, RANK, chip, countHubs, esc, fmtCount, fmtEta, fmtPercent, fmtTime, isNum, levelOf, rank,
+  LEVELS, chip, countHubs, esc, fmtCount, fmtPercent, fmtEta, fmtTime, isNum, levelOf, rank,
 } from "./format.js";
 
-/** Counts per level out of an object like {red: 2, orange: 5} (or null if it is not one). */
-function levelCountsOf(value) {
-  if (!value || typeof value !== "object" || Array.isArray(value)) return null;
-  const keys = Object.keys(value).filter((k) => Object.hasOwn(RANK, k) && isNum(value[k]));
-  if (keys.length === 0) return null;
-  return Object.fromEntries(LEVELS.map((level) => [level, isNum(value[level]) ? value[level] : 0]));
+/** Hubs per level out of a roll-up's hubs_<level> fields (NetworkStatus, ProvinceStatus). */
+function levelCounts(rollup) {
+  return Object.fromEntries(
+    LEVELS.map((level) => [level, isNum(rollup?.[`hubs_${level}`]) ? rollup[`hubs_${level}`] : 0]),
+  );
 }
 
-/** Hubs per level from the national roll-up: a nested object, or flat fields like hubs_red. */
-function networkLevelCounts(network) {
-  for (const [key, value] of Object.entries(network ?? {})) {
-    if (/level|hubs/.test(key)) {
-      const counts = levelCountsOf(value);
-      if (counts) return { counts, fields: [key] };
-    }
-  }
-  const counts = {};
-  const fields = [];
-  for (const level of LEVELS) {
-    for (const name of [`hubs_${level}`, `${level}_hubs`, `hubs_level_${level}`]) {
-      if (isNum(network?.[name])) {
-        counts[level] = network[name];
-        fields.push(name);
-      }
-    }
-  }
-  if (fields.length === 0) return null;
-  return { counts: Object.fromEntries(LEVELS.map((l) => [l, counts[l] ?? 0])), fields };
-}
-
-function pickNumber(source, names, pattern) {
-  for (const name of names) if (isNum(source?.[name])) return [name, source[name]];
-  for (const [key, value] of Object.entries(source ?? {})) {
-    if (isNum(value) && pattern.test(key)) return [key, value];
-  }
-  return [null, null];
-}
-
-const SKIP_EXTRA = /^(watermark|level|view)$|per_min|rate/;
-
-function fmtField(key, value) {
-  if (/ratio|share|fraction|utili[sz]ation/.test(key) && Math.abs(value) <= 2) {
-    return fmtPercent(value);
-  }
-  return fmtCount(value);
-}
+// The national shares shown under the flows, in this order (NetworkStatus fields, all ratios).
+const BANNER_SHARES = ["utilization", "key_nodes_orange_capacity_ratio", "hubs_silent_ratio"];
 
 /** The banner: network level, national flows, watermark, hubs per level. */
 export function renderBanner(network, hubs) {
@@ -64,28 +27,17 @@ export function renderBanner(network, hubs) {
   document.getElementById("network-level-name").textContent = levelName(level);
   document.body.dataset.networkLevel = level;
 
-  const [arrivalsKey, arrivals] = pickNumber(
-    network,
-    ["arrivals_per_min", "arrival_rate_per_min", "national_arrivals_per_min"],
-    /arriv.*(per_min|rate)/,
-  );
-  const [departuresKey, departures] = pickNumber(
-    network,
-    ["departures_per_min", "departure_rate_per_min", "national_departures_per_min"],
-    /depart.*(per_min|rate)/,
-  );
-  document.getElementById("kpi-arrivals").textContent = fmtCount(arrivals);
-  document.getElementById("kpi-departures").textContent = fmtCount(departures);
-  document.getElementById("kpi-ratio").textContent =
-    isNum(arrivals) && isNum(departures) && arrivals > 0
-      ? `${t("departure_ratio")} ${(departures / arrivals).toFixed(2)}`
-      : "";
+  document.getElementById("kpi-arrivals").textContent = fmtCount(network?.arrivals_per_min);
+  document.getElementById("kpi-departures").textContent = fmtCount(network?.departures_per_min);
+  const ratio = network?.departure_arrival_ratio;
+  document.getElementById("kpi-ratio").textContent = isNum(ratio)
+    ? `${t("departure_ratio")} ${ratio.toFixed(2)}`
+    : "";
   document.getElementById("kpi-watermark").textContent = network?.watermark
     ? fmtTime(network.watermark)
     : t("watermark_none");
 
-  const fromNetwork = networkLevelCounts(network);
-  const counts = fromNetwork ? fromNetwork.counts : countHubs(hubs);
+  const counts = network ? levelCounts(network) : countHubs(hubs);
   document.getElementById("level-counts").innerHTML = [...LEVELS]
     .reverse()
     .map(
@@ -95,12 +47,11 @@ export function renderBanner(network, hubs) {
     )
     .join("");
 
-  const used = new Set([arrivalsKey, departuresKey, ...(fromNetwork?.fields ?? [])]);
-  const extras = Object.entries(network ?? {})
-    .filter(([key, value]) => isNum(value) && !used.has(key) && !SKIP_EXTRA.test(key))
-    .slice(0, 3)
-    .map(([key, value]) => `${fieldName(key)} ${fmtField(key, value)}`);
-  document.getElementById("kpi-extra").textContent = extras.join(" · ");
+  document.getElementById("kpi-extra").textContent = BANNER_SHARES.filter((key) =>
+    isNum(network?.[key]),
+  )
+    .map((key) => `${fieldName(key)} ${fmtPercent(network[key])}`)
+    .join(" · ");
 }
 
 /** Hubs that will overflow soonest: already full first, then by time to overflow. */
@@ -140,45 +91,22 @@ export function renderNearest(nearest) {
     .join("");
 }
 
-/** Province rows from the API merged with what the hub list says about each province. */
+/** Province tiles: the API's roll-up per province, with the fullest hub from the hub list. */
 export function provinceRows(apiRows, hubs) {
-  const rows = new Map();
-  const rowFor = (name) => {
-    if (!rows.has(name)) {
-      rows.set(name, {
-        province: name, level: null, hubs: 0, counts: countHubs([]), maxUtil: null, minEta: null,
-      });
-    }
-    return rows.get(name);
-  };
+  const maxUtil = new Map();
   for (const hub of hubs) {
-    if (!hub.province) continue;
-    const row = rowFor(hub.province);
-    row.hubs += 1;
-    row.counts[levelOf(hub.level)] += 1;
-    if (isNum(hub.utilization)) row.maxUtil = Math.max(row.maxUtil ?? 0, hub.utilization);
-    if (isNum(hub.time_to_overflow_s)) {
-      row.minEta = Math.min(row.minEta ?? Infinity, hub.time_to_overflow_s);
+    if (isNum(hub.utilization)) {
+      maxUtil.set(hub.province, Math.max(maxUtil.get(hub.province) ?? 0, hub.utilization));
     }
   }
-  for (const item of apiRows) {
-    if (!item || typeof item.province !== "string") continue;
-    const row = rowFor(item.province);
-    if (Object.hasOwn(RANK, item.level)) row.level = item.level;
-    const counts = levelCountsOf(item.hubs) ?? levelCountsOf(item.hubs_by_level);
-    if (counts && row.hubs === 0) row.counts = counts;
-    const [, total] = pickNumber(item, ["hubs", "hubs_total", "hub_count"], /^hubs?_?(count|total)$/);
-    if (isNum(total)) row.hubs = total;
-    else if (counts && row.hubs === 0) row.hubs = Object.values(counts).reduce((a, b) => a + b, 0);
-    const [, util] = pickNumber(item, ["max_utilization", "utilization_max"], /utili[sz]ation/);
-    if (isNum(util)) row.maxUtil = util;
-  }
-  for (const row of rows.values()) {
-    if (row.level === null) {
-      row.level = LEVELS.reduce((worst, l) => (row.counts[l] > 0 && rank(l) > rank(worst) ? l : worst), "unknown");
-    }
-  }
-  return [...rows.values()].sort(
+  const rows = apiRows.map((item) => ({
+    province: item.province,
+    level: levelOf(item.worst_hub_level),
+    hubs: item.hubs,
+    counts: levelCounts(item),
+    maxUtil: maxUtil.get(item.province) ?? null,
+  }));
+  return rows.sort(
     (a, b) =>
       rank(b.level) - rank(a.level) ||
       b.counts.red - a.counts.red ||

@@ -24,8 +24,10 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize, expect, sync_playwright
 
+from alerts.schemas import AlertPageOut
 from app.api.routes import board
 from app.local_kafka import free_port
+from tests.app import board_fakes
 from tests.support.service import Service
 
 pytestmark = pytest.mark.integration
@@ -54,177 +56,38 @@ LEVEL_RGB = {
     "red": "rgb(245, 34, 45)",
 }
 
-# (province, city, lat, lon) of sorting centres spread over the country
-CITIES = [
-    ("浙江", "杭州", 30.27, 120.15),
-    ("浙江", "义乌", 29.31, 120.08),
-    ("浙江", "金华", 29.08, 119.65),
-    ("上海", "上海", 31.23, 121.47),
-    ("江苏", "苏州", 31.30, 120.58),
-    ("江苏", "南京", 32.06, 118.80),
-    ("广东", "广州", 23.13, 113.26),
-    ("广东", "深圳", 22.54, 114.06),
-    ("广东", "东莞", 23.02, 113.75),
-    ("北京", "北京", 39.90, 116.40),
-    ("天津", "天津", 39.13, 117.20),
-    ("河北", "石家庄", 38.04, 114.51),
-    ("山东", "济南", 36.65, 117.12),
-    ("山东", "临沂", 35.10, 118.36),
-    ("河南", "郑州", 34.75, 113.62),
-    ("湖北", "武汉", 30.59, 114.31),
-    ("湖南", "长沙", 28.23, 112.94),
-    ("四川", "成都", 30.57, 104.07),
-    ("重庆", "重庆", 29.56, 106.55),
-    ("陕西", "西安", 34.34, 108.94),
-    ("福建", "厦门", 24.48, 118.09),
-    ("安徽", "合肥", 31.82, 117.23),
-    ("辽宁", "沈阳", 41.80, 123.43),
-    ("黑龙江", "哈尔滨", 45.80, 126.53),
-    ("云南", "昆明", 24.88, 102.83),
-    ("新疆", "乌鲁木齐", 43.83, 87.62),
-    ("西藏", "拉萨", 29.65, 91.17),
-    ("海南", "海口", 20.04, 110.20),
-]
-CARRIERS = [("ZTO", "中通"), ("YTO", "圆通"), ("YUNDA", "韵达"), ("STO", "申通")]
-# the hubs in trouble, by id, and how badly
-TROUBLE: dict[str, tuple[str, float | None, float | None]] = {
-    "ZTO-HZ01": ("red", 1.04, None),
-    "YUNDA-YW01": ("red", 0.97, 480.0),
-    "STO-JH01": ("orange", 0.91, 2400.0),
-    "YTO-GZ01": ("orange", 0.86, 3300.0),
-    "ZTO-SZ01": ("yellow", 0.81, 9000.0),
-    "STO-LY01": ("yellow", 0.74, 7200.0),
-    "YTO-SH01": ("blue", 0.72, None),
-    "ZTO-WH01": ("blue", 0.71, 20000.0),
-}
-CITY_CODES = {
-    "杭州": "HZ",
-    "义乌": "YW",
-    "金华": "JH",
-    "上海": "SH",
-    "苏州": "SU",
-    "南京": "NJ",
-    "广州": "GZ",
-    "深圳": "SZ",
-    "东莞": "DG",
-    "北京": "BJ",
-    "天津": "TJ",
-    "石家庄": "SJZ",
-    "济南": "JN",
-    "临沂": "LY",
-    "郑州": "ZZ",
-    "武汉": "WH",
-    "长沙": "CS",
-    "成都": "CD",
-    "重庆": "CQ",
-    "西安": "XA",
-    "厦门": "XM",
-    "合肥": "HF",
-    "沈阳": "SY",
-    "哈尔滨": "HRB",
-    "昆明": "KM",
-    "乌鲁木齐": "WLMQ",
-    "拉萨": "LS",
-    "海口": "HK",
-}
-
-
-def make_hubs() -> list[dict[str, Any]]:
-    """One hub per city and carrier; a few in trouble, the far-west ones not reporting yet."""
-    hubs = []
-    for province, city, lat, lon in CITIES:
-        for index, (code, carrier_zh) in enumerate(CARRIERS):
-            hub_id = f"{code}-{CITY_CODES[city]}01"
-            level, utilization, eta = TROUBLE.get(hub_id, ("none", 0.35 + 0.05 * index, None))
-            if city in ("拉萨", "乌鲁木齐") and level == "none":
-                level, utilization = "unknown", None
-            capacity = 400_000 if city in ("杭州", "义乌", "广州", "上海") else 150_000
-            hubs.append(
-                {
-                    "hub_id": hub_id,
-                    "carrier": code,
-                    "name": f"{carrier_zh}{city}转运中心",
-                    "province": province,
-                    "city": city,
-                    "lat": lat + 0.08 * index,
-                    "lon": lon + 0.08 * index,
-                    "tier": "national" if capacity > 200_000 else "regional",
-                    "key_node": capacity > 200_000,
-                    "storage_capacity": capacity,
-                    "backlog": None if utilization is None else utilization * capacity,
-                    "utilization": utilization,
-                    "arrival_rate_per_min": 2400.0,
-                    "departure_rate_per_min": 2100.0,
-                    "time_to_overflow_s": eta,
-                    "level": level,
-                    "last_event_at": None if level == "unknown" else "2025-11-11T14:05:00+08:00",
-                }
-            )
-    return hubs
-
-
-HUBS = make_hubs()
-
-
-def alert(alert_id: str, hub_id: str, level: str, summary: str, summary_en: str) -> dict[str, Any]:
-    """An alert as the API shows it."""
-    hub = next(h for h in HUBS if h["hub_id"] == hub_id)
-    return {
-        "id": alert_id,
-        "rule": "hub_overflow",
-        "scope": "hub",
-        "subject": hub_id,
-        "level": level,
-        "state": "firing",
-        "started_at": "2025-11-11T13:52:00+08:00",
-        "resolved_at": None,
-        "labels": {"hub_id": hub_id, "carrier": hub["carrier"], "province": hub["province"]},
-        "summary": summary,
-        "summary_en": summary_en,
-        "values": {
-            "utilization": hub["utilization"],
-            "time_to_overflow_s": hub["time_to_overflow_s"],
-        },
-        "acked_by": None,
-        "acked_at": None,
-    }
-
-
+HUB_MODELS = board_fakes.make_hubs()
+HUBS = [hub.model_dump(mode="json") for hub in HUB_MODELS]
+_BY_ID = {hub.hub_id: hub for hub in HUB_MODELS}
+NETWORK = board_fakes.network_status(HUB_MODELS, level="orange").model_dump(mode="json")
+PROVINCES = [row.model_dump(mode="json") for row in board_fakes.province_statuses(HUB_MODELS)]
 FIRING = [
-    alert(
+    board_fakes.alert(
         "a-1",
-        "STO-JH01",
+        _BY_ID["STO-JH01"],
         "orange",
         "金华申通转运中心利用率 91%，预计 40 分钟后爆仓",
         "STO Jinhua at 91 %, overflow in 40 min",
     ),
-    alert(
+    board_fakes.alert(
         "a-2",
-        "ZTO-HZ01",
+        _BY_ID["ZTO-HZ01"],
         "red",
         "杭州中通转运中心已爆仓，利用率 104%",
         "ZTO Hangzhou overflowing at 104 %",
     ),
 ]
-NEW_RED = alert(
+NEW_RED = board_fakes.alert(
     "a-3",
-    "YUNDA-YW01",
+    _BY_ID["YUNDA-YW01"],
     "red",
     "义乌韵达转运中心利用率 97%，预计 8 分钟后爆仓",
     "Yunda Yiwu at 97 %, overflow in 8 min",
 )
-
-
-PENDING = {
-    **alert("a-4", "STO-LY01", "yellow", "临沂申通转运中心利用率 74%", "STO Linyi at 74 %"),
-    "state": "pending",
-}
-
-
-def change(event_id: int, kind: str, changed: dict[str, Any]) -> str:
-    """One alert change as the stream sends it (``data`` of a server-sent event)."""
-    body = {"event_id": event_id, "kind": kind, "at": "2025-11-11T06:06:00Z", "alert": changed}
-    return json.dumps(body, ensure_ascii=False)
+PENDING = board_fakes.alert(
+    "a-4", _BY_ID["STO-LY01"], "yellow", "临沂申通转运中心利用率 74%", "STO Linyi at 74 %"
+).model_copy(update={"state": "pending", "fired_at": None})
+change = board_fakes.change
 
 
 def _authorised(request: Request) -> bool:
@@ -242,55 +105,28 @@ def make_fake_api() -> FastAPI:
     firing_served = asyncio.Event()  # the stream's news comes after the board's first poll
     api.state.stream_opened_at = []  # monotonic times the board opened the stream
     api.state.drop_streams = False  # True: end every stream at once, like a restarting service
-    counts = {level: sum(h["level"] == level for h in HUBS) for level in LEVEL_RGB}
 
     @api.get("/v1/network")
     async def network(request: Request) -> Any:
-        if not _authorised(request):
-            return _denied()
-        return {
-            "view": "national",
-            "watermark": "2025-11-11T06:05:00Z",
-            "level": "orange",
-            "arrivals_per_min": 412_345.0,
-            "departures_per_min": 298_765.0,
-            "hubs_by_level": counts,
-            "hubs_total": len(HUBS),
-            "key_node_orange_share": 0.22,
-        }
+        return NETWORK if _authorised(request) else _denied()
 
     @api.get("/v1/provinces")
     async def provinces(request: Request) -> Any:
-        if not _authorised(request):
-            return _denied()
-        names = sorted({h["province"] for h in HUBS})
-        rows = [
-            {
-                "province": name,
-                "level": "orange" if name == "浙江" else "none",
-                "hubs": sum(h["province"] == name for h in HUBS),
-            }
-            for name in names
-        ]
-        return rows
+        return PROVINCES if _authorised(request) else _denied()
 
     @api.get("/v1/hubs")
     async def hubs(request: Request, limit: int = 100, offset: int = 0) -> Any:
         if not _authorised(request):
             return _denied()
-        return {
-            "total": len(HUBS),
-            "limit": limit,
-            "offset": offset,
-            "hubs": HUBS[offset : offset + limit],
-        }
+        return board_fakes.hub_page(HUB_MODELS, limit, offset)
 
     @api.get("/v1/alerts")
-    async def alerts(request: Request, state: str = "all") -> Any:
+    async def alerts(request: Request, state: str = "all", limit: int = 100) -> Any:
         if not _authorised(request):
             return _denied()
         firing_served.set()
-        return {"alerts": FIRING if state in ("firing", "all") else [], "next_cursor": None}
+        page = AlertPageOut(alerts=FIRING if state in ("firing", "all") else [], next_cursor=None)
+        return page.model_dump(mode="json")
 
     @api.get("/v1/alerts/stream")
     async def stream(request: Request) -> Any:
@@ -418,7 +254,7 @@ def test_board_shows_hubs_by_level_and_a_new_alert_from_the_stream(
 
     # the banner: network level, national flows, hubs per level
     expect(page.locator("#network-level-name")).to_have_text("橙色 II级")
-    expect(page.locator("#kpi-arrivals")).to_have_text("41.2万")
+    expect(page.locator("#kpi-arrivals")).to_have_text("38.5万")  # 104 reporting × 3,700/min
     expect(page.locator("#kpi-watermark")).to_have_text("11-11 14:05:00")
     expect(page.locator('.level-count[data-level="red"] .n')).to_have_text("2")
 
@@ -526,7 +362,7 @@ def test_event_stream_parser_and_payload_shapes(
     page.goto(f"{fake_board.url}/board/api.js")
     result = page.evaluate(
         r"""async () => {
-            const { EventStreamParser, alertOf, listOf } = await import("/board/api.js");
+            const { EventStreamParser, alertOf } = await import("/board/api.js");
             const events = [];
             const parser = new EventStreamParser((e) => events.push(e));
             for (const chunk of [
@@ -535,23 +371,20 @@ def test_event_stream_parser_and_payload_shapes(
             ]) parser.push(chunk);
             return {
                 events,
-                wrapped: alertOf({ type: "alert_firing", alert: { id: "x", level: "red" } })?.id,
-                bare: alertOf({ id: "y", level: "red" })?.id,
-                heartbeat: alertOf({ type: "heartbeat" }),
-                fromList: listOf([1, 2]).length,
-                fromPage: listOf({ items: [1, 2, 3], total: 3 }).length,
+                change: alertOf(JSON.parse(CHANGE)).id,
+                bare: alertOf({ id: "y", level: "red" }),
+                heartbeat: alertOf({ kind: "heartbeat" }),
             };
-        }"""
+        }""".replace("CHANGE", json.dumps(change(5, "firing", NEW_RED)))
     )
     assert result["events"] == [
         {"event": "alert", "data": '{"a":1}\n2', "id": "7"},
         {"event": "message", "data": "no-space", "id": None},
         {"event": "message", "data": "lone-cr", "id": None},
     ]
-    assert result["wrapped"] == "x"
-    assert result["bare"] == "y"
+    assert result["change"] == "a-3"  # an AlertChangeOut carries its alert
+    assert result["bare"] is None  # a shape the API never sends is not guessed at
     assert result["heartbeat"] is None
-    assert (result["fromList"], result["fromPage"]) == (2, 3)
 
 
 def test_board_page_forbids_anything_from_elsewhere(fake_board: FakeBoard) -> None:
@@ -574,7 +407,7 @@ def test_board_against_the_service_fed_by_the_simulator(
     with fed_service.client() as api:
         total = api.get("/v1/hubs", params={"limit": 5000}).raise_for_status().json()["total"]
         body = api.get("/v1/alerts", params={"state": "firing"}).raise_for_status().json()
-    firing = body if isinstance(body, list) else body.get("alerts", body.get("items", []))
+    firing = AlertPageOut.model_validate(body).alerts
     assert total > 0
     assert firing, "the fixture promises firing alerts"
 
@@ -583,7 +416,7 @@ def test_board_against_the_service_fed_by_the_simulator(
 
     # every registered hub is on the map, and the alerts the API lists are on the feed
     expect(page.locator("svg circle")).to_have_count(total, timeout=20_000)
-    expect(page.locator(f"#alert-feed li[data-alert-id='{firing[0]['id']}']")).to_be_visible(
+    expect(page.locator(f"#alert-feed li[data-alert-id='{firing[0].id}']")).to_be_visible(
         timeout=20_000
     )
     expect(page.locator("#link-status")).to_have_attribute("data-state", "live", timeout=10_000)
