@@ -2,7 +2,8 @@
 
     stream(simulation, sink, speed=, max_events=, progress=)   -> StreamResult
     ProgressLine(scenario, out)     events/s, event time and firing alerts on one stderr line
-    AlertPoller(url, api_key)       counts firing alerts from GET {url}/v1/alerts?state=firing
+    AlertPoller(url, api_key)       counts firing alerts from GET {url}/v1/alerts?state=firing,
+                                    following the API's pages (``next_cursor``) to the last
 
 Speed compresses event time: at speed 60 one simulated minute is sent per wall second; speed
 ``None`` sends as fast as the sink takes it. Batches are never dropped to keep up: a slow sink
@@ -17,7 +18,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import IO, Any
+from typing import IO
 
 import httpx
 
@@ -26,6 +27,8 @@ from simulator.simulation import Simulation
 from simulator.sinks import Sink
 
 ALERT_POLL_INTERVAL_S = 5.0
+ALERT_PAGE_SIZE = 100  # the API's default page (AlertPageOut: {alerts, next_cursor})
+ALERT_MAX_PAGES = 100  # a bound: at most 10,000 alerts counted per poll
 PROGRESS_INTERVAL_S = 0.5
 PROGRESS_INTERVAL_PIPE_S = 10.0
 
@@ -56,16 +59,26 @@ class AlertPoller:
         self.firing: int | None = None
 
     async def poll_once(self) -> int | None:
-        """Ask once; keep the last answer when the service does not reply usefully."""
-        try:
-            response = await self._client.get(
-                self._url, params={"state": "firing"}, headers=self._headers
-            )
-            if response.status_code == 200:
-                self.firing = count_alerts(response.json())
-        except (httpx.HTTPError, ValueError):
-            pass
+        """Ask once, page by page; keep the last answer when the service does not reply
+        usefully (an error on any page leaves the last full count standing)."""
+        with contextlib.suppress(httpx.HTTPError, ValueError, KeyError, TypeError):
+            self.firing = await self._count_pages()
         return self.firing
+
+    async def _count_pages(self) -> int:
+        count, cursor = 0, None
+        for _ in range(ALERT_MAX_PAGES):
+            params = {"state": "firing", "limit": str(ALERT_PAGE_SIZE)}
+            if cursor is not None:
+                params["cursor"] = cursor
+            response = await self._client.get(self._url, params=params, headers=self._headers)
+            response.raise_for_status()
+            page = response.json()
+            count += len(page["alerts"])
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
+        return count
 
     async def run(self) -> None:
         """Poll until cancelled."""
@@ -76,19 +89,6 @@ class AlertPoller:
     async def close(self) -> None:
         """Close the HTTP client."""
         await self._client.aclose()
-
-
-def count_alerts(body: Any) -> int | None:
-    """Alerts in an answer that is a list, or an object with ``total`` or a list of alerts."""
-    if isinstance(body, list):
-        return len(body)
-    if isinstance(body, dict):
-        if isinstance(body.get("total"), int):
-            return int(body["total"])
-        for name in ("alerts", "items", "data"):
-            if isinstance(body.get(name), list):
-                return len(body[name])
-    return None
 
 
 class ProgressLine:
