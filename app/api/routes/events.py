@@ -49,6 +49,8 @@ MAX_EPOCH_MS = 10**15 - 1
 class Rejection(BaseModel):
     """Why one item of the batch was not accepted."""
 
+    model_config = {"extra": "forbid"}
+
     index: int = Field(
         description="position of the item in the batch from 0 (NDJSON: its line number from 0)"
     )
@@ -63,6 +65,7 @@ class IngestResult(BaseModel):
     rejected: list[Rejection] = Field(description="items refused, with reasons")
 
     model_config = {
+        "extra": "forbid",
         "json_schema_extra": {
             "examples": [
                 {
@@ -70,7 +73,7 @@ class IngestResult(BaseModel):
                     "rejected": [{"index": 17, "field": "parcels", "reason": "must be ≥ 0"}],
                 }
             ]
-        }
+        },
     }
 
 

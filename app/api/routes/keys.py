@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Request, status
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.deps import AdminDep
 from app.keys import ROLE_PATTERN, KeyStore
@@ -23,10 +23,12 @@ class KeyRequest(BaseModel):
 class IssuedKeyOut(BaseModel):
     """A new key. ``key`` is shown only in this response; store it now."""
 
-    id: str
-    key: str
-    role: str
-    created_at: datetime
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(description="the key's id, for DELETE /v1/api-keys/{key_id}")
+    key: str = Field(description="the secret, sent as Authorization: Bearer <key>")
+    role: str = Field(description="admin, regulator, oncall or carrier:<CODE>")
+    created_at: datetime = Field(description="when it was issued (RFC 3339)")
 
 
 def _store(request: Request) -> KeyStore:
