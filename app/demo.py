@@ -16,7 +16,7 @@ from pathlib import Path
 
 import httpx
 
-from app import local_kafka
+from app import demo_day, local_kafka
 from simulator.placement import CARRIERS
 
 STATE = Path(".peakwatch")
@@ -109,6 +109,12 @@ def run(seconds: float | None, speed: float, hubs: int) -> int:
         print(f"Live board:  {url}/?key={keys['REGULATOR']}")
         print(f"Metrics:     {url}/metrics")
         print(f"Kafka:       {broker.bootstrap} (topic {env['PEAKWATCH_EVENTS_TOPIC']})")
+        day = demo_day.seed(url, keys, hubs_file)
+        for line in demo_day.describe(day):
+            print(line)
+        print(
+            f"Daily report: {demo_day.report_url(url, day.report_date)} (Bearer: the REGULATOR key)"
+        )
         for role, key in keys.items():
             print(f"PEAKWATCH_DEMO_KEY_{role}={key}")
         sys.stdout.flush()
