@@ -15,6 +15,7 @@ from alerts.store.db import open_database
 from app.api.routes import alerts, board, duty, events, health, hubs, incidents, keys, network
 from app.api.routes import metrics as scrape
 from app.api.routes import mitigations as courier_mitigations
+from app.api.routes import reports as daily_reports
 from app.api.routes import warnings as external_warnings
 from app.keys import KeyStore
 from app.metrics import SnapshotCollector, install_http_metrics
@@ -74,6 +75,6 @@ def create_app(settings: Settings) -> FastAPI:
     metrics.register(SnapshotCollector(lambda: runtime.snapshot))
     install_http_metrics(app, metrics)
     routers = (health, events, hubs, network, alerts, keys, board, scrape, incidents, duty)
-    for module in (*routers, external_warnings, courier_mitigations):
+    for module in (*routers, external_warnings, courier_mitigations, daily_reports):
         app.include_router(module.router)
     return app

@@ -38,6 +38,7 @@ from alerts.tick import StepSignals
 from app.api.deps import Principal
 from app.keys import KeyStore
 from app.ratelimit import RateLimiter
+from app.reports.recorder import HourRecorder
 from app.settings import Settings
 from consumers.consumer import HubEventConsumer
 from consumers.metrics import PipelineMetrics
@@ -115,6 +116,7 @@ class Runtime:
         self.network: NetworkView | None = None
         self.alerts: AlertService | None = None
         self.keys: KeyStore | None = None
+        self.hour_rows = HourRecorder()  # the daily report's rows (app.reports.recorder)
         self._owners: dict[str, str] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._refresh_owners()
@@ -213,6 +215,7 @@ class Runtime:
             self.network.add_sums(step_ms, parts)
             await publish_sums(self.producer, self.topics.status, step_ms, parts)
         await self.decide(hub_steps, behind_s=behind_s)
+        await self.hour_rows.record(steps, self._registry_db)
         last = steps[-1]
         owned = self._owned(last)
         self._unpublished = owned

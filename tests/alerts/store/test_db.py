@@ -14,7 +14,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, insert, inspect, select, text
 from sqlalchemy.exc import IntegrityError, StatementError
 
-from alerts.store import mitigations, warnings
+from alerts.store import mitigations, reports, warnings
 from alerts.store.db import MIGRATIONS_DIR, Database, current_revision, open_database
 from alerts.store.models import ApiKeyRow, Base, SilenceRow
 from core.errors import ConfigError
@@ -31,6 +31,7 @@ TABLES = {
     "hub_registry_changes",
     mitigations.MitigationRow.__tablename__,  # the modules that hold them add them to Base
     warnings.ExternalWarningRow.__tablename__,
+    reports.HubHourRow.__tablename__,
 }
 
 

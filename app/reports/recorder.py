@@ -1,0 +1,110 @@
+"""Hourly rows of the daily report, written from the event-time steps (``Runtime.on_steps``).
+
+Per step of a run: its hubs' states as rows (``core.reports.step_rows``, one select) folded
+into the rows held since the last write (``fold_rows``: column-wise, no grouping). Counting
+an hour's minutes is the costly part, so it is done only when the rows are written: when an
+hour of event time completes, or every ``flush_every_s`` of event time, at most once per run
+and with only the rows that changed. An hour is counted from the buckets of the last step that
+saw it (the step that closes it), and the hour before the last step again (late events only
+add), so a replay, a restart or another replica holding the same hubs writes the same rows,
+and the upsert makes a second write harmless. Between writes the report reads ``live_rows``
+(the held rows, counted on request).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+import polars as pl
+
+from alerts.store.db import Database
+from alerts.store.reports import upsert_hours
+from core.engine import StepResult
+from core.reports import HOUR_MS, HOUR_SCHEMA, count_rows, fold_rows, merge_hours, step_rows
+from core.state import BUCKET_SCHEMA
+
+FLUSH_EVERY_S = 600.0
+"""Event time between two writes within an hour (an hour's end always writes)."""
+
+
+def _hour_of(step: datetime) -> int:
+    """The hour (epoch ms of its start) whose end state a step describes."""
+    return (int(step.timestamp() * 1000) - 1) // HOUR_MS * HOUR_MS
+
+
+def _minutes(buckets_by_hour: dict[int, pl.DataFrame]) -> pl.DataFrame:
+    """The buckets of each hour, each from its own frame (sorted by minute: slices)."""
+    slices = [pl.DataFrame(schema=BUCKET_SCHEMA)]
+    for hour_ms, buckets in buckets_by_hour.items():
+        minute = buckets["minute"]
+        first = int(minute.search_sorted(hour_ms // 60_000, side="left"))
+        end = int(minute.search_sorted((hour_ms + HOUR_MS) // 60_000, side="left"))
+        slices.append(buckets.slice(first, max(0, end - first)))
+    return pl.concat(slices, rechunk=False)
+
+
+class HourRecorder:
+    """Holds the rows not yet written and writes them when due."""
+
+    def __init__(self, *, flush_every_s: float = FLUSH_EVERY_S) -> None:
+        self.flush_every_s = flush_every_s
+        self.pending = pl.DataFrame(schema=HOUR_SCHEMA)
+        self._buckets: dict[int, pl.DataFrame] = {}  # hour → the latest buckets that saw it
+        self._written_at: datetime | None = None  # event time of the last write
+        self._written = pl.Series("hash", [], pl.UInt64)  # hashes of the rows last written
+
+    def due(self, steps: list[StepResult]) -> bool:
+        """An hour closes in this run, or ``flush_every_s`` passed since the last write."""
+        if self._written_at is None:
+            return True
+        if any(int(step.step.timestamp() * 1000) % HOUR_MS == 0 for step in steps):
+            return True
+        return (steps[-1].step - self._written_at).total_seconds() >= self.flush_every_s
+
+    async def record(self, steps: list[StepResult], db: Database | None) -> None:
+        """Fold a run of steps in; write the changed rows to ``db`` when due."""
+        if not steps:
+            return
+        due = db is not None and self.due(steps)
+        changed = await asyncio.to_thread(self._fold, steps, due)
+        if db is None or changed is None:
+            return
+        if changed.height:
+            async with db.sessionmaker.begin() as session:
+                await upsert_hours(session, changed)
+        self._written_at = steps[-1].step
+
+    def _fold(self, steps: list[StepResult], count: bool) -> pl.DataFrame | None:
+        """Fold the steps into ``pending``; when ``count``: the rows changed since the last
+        write (counted), and ``pending`` keeps only the hour still open."""
+        last = steps[-1]
+        owned = last.hubs_by_partition["hub_id"].implode()
+        for step in steps:
+            self._buckets[_hour_of(step.step)] = step.buckets
+            states = step.hub_states.filter(pl.col("hub_id").is_in(owned))
+            self.pending = fold_rows(self.pending, step_rows(states))
+        if not count:
+            return None
+        newest = _hour_of(last.step)
+        self._buckets[newest - HOUR_MS] = last.buckets  # the hour before again: late events
+        hubs = last.hub_states.filter(pl.col("hub_id").is_in(owned))
+        counts = count_rows(_minutes(self._buckets), hubs)
+        rows = merge_hours(pl.concat([self.pending, counts]))
+        hashes = rows.hash_rows()
+        changed = rows.filter(~hashes.is_in(self._written.implode()))
+        self._written = hashes
+        open_hour = int(last.step.timestamp() * 1000) % HOUR_MS != 0
+        keep = pl.col("hour_start") == datetime.fromtimestamp(newest / 1000, UTC)
+        self.pending = rows.filter(keep) if open_hour else rows.clear()
+        self._buckets = {newest: last.buckets} if open_hour else {}
+        return changed
+
+    def live_rows(self, buckets: pl.DataFrame | None) -> pl.DataFrame:
+        """The rows held now, counted from ``buckets`` (the last step's), for a report read
+        before they are written."""
+        pending = self.pending
+        if pending.height == 0 or buckets is None:
+            return pending
+        hours = {int(h.timestamp() * 1000): buckets for h in pending["hour_start"].unique()}
+        return merge_hours(pl.concat([pending, count_rows(_minutes(hours), pending)]))
