@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from alerts.duty import on_duty, parseroster_csv
+from alerts.duty import on_duty, parse_roster_csv
 from app.demo_day import roster_csv
 from simulator.profile import BEIJING_TZ
 
 
 def test_the_demo_roster_names_who_is_on_duty_through_the_night() -> None:
-    shifts = parseroster_csv(roster_csv(["黑龙江", "浙江"], date(2026, 11, 10)))
+    shifts = parse_roster_csv(roster_csv(["黑龙江", "浙江"], date(2026, 11, 10)))
     midnight = datetime(2026, 11, 11, 0, 30, tzinfo=BEIJING_TZ)
     heilongjiang = on_duty(shifts, "黑龙江", midnight)
     assert heilongjiang is not None
