@@ -14,47 +14,17 @@ from datetime import datetime
 import polars as pl
 
 from core.engine import Engine
-from core.events import (
-    EVENT_SCHEMA,
-    NON_FINITE_RULE,
-    NOT_UTF8_RULE,
-    NUMBER_RANGE_RULE,
-    RECORD,
-    REJECT_SCHEMA,
-    TOO_DEEP_RULE,
-    TOO_LARGE_RULE,
-    DecodedBatch,
-    decode_batch,
-)
-from core.registry import LANE_RULE, check_events
+from core.events import EVENT_SCHEMA, RECORD, REJECT_SCHEMA, DecodedBatch, decode_batch
+from core.registry import check_events
+from core.vocabulary import RejectReason
 
 log = logging.getLogger(__name__)
 
-REASON_CODES = (
-    "malformed",
-    "too_large",
-    "too_deep",
-    "encoding",
-    "decode_error",
-    "schema",
-    "unknown_hub",
-    "carrier_mismatch",
-    "foreign_lane",
-    "future_ts",
-    "processing_error",  # failed MAX_BATCH_TRIES times in the engine (consumers/consumer.py)
-)
-"""Every ``DeadLetter.reason_code`` (the DLQ header and the ``reason`` label of the DLQ counter)."""
+REASON_CODES: tuple[RejectReason, ...] = tuple(RejectReason)
+"""Every ``DeadLetter.reason_code`` (the DLQ header and the ``reason`` label of the DLQ counter),
+from ``core.vocabulary``; each reject row carries its code from the check that found it."""
 
 UNDECODABLE_RULE = "could not be decoded (a peakwatch bug: the service log has the trace)"
-# Rules of the whole record, by the prefix of their reason; any other "(record)" is malformed.
-_RECORD_RULE_CODES = (
-    (TOO_LARGE_RULE, "too_large"),
-    (TOO_DEEP_RULE, "too_deep"),
-    (NOT_UTF8_RULE, "encoding"),
-    (NON_FINITE_RULE, "malformed"),
-    (NUMBER_RANGE_RULE, "malformed"),
-    (UNDECODABLE_RULE, "decode_error"),
-)
 
 
 @dataclass(frozen=True)
@@ -74,7 +44,7 @@ class DeadLetter:
     partition: int
     offset: int
     value: bytes
-    reason_code: str  # one of REASON_CODES
+    reason_code: RejectReason
     field: str
     reason: str
 
@@ -94,21 +64,6 @@ class BatchOutcome:
         return len(self.dead_letters)
 
 
-def _reason_code(field_name: str, reason: str) -> str:
-    for rule, code in _RECORD_RULE_CODES:
-        if reason.startswith(rule):
-            return code
-    if field_name == RECORD:
-        return "malformed"
-    if field_name == "hub_id" and reason == "must be a registered hub":
-        return "unknown_hub"
-    if field_name == "carrier" and reason.startswith("must match the hub"):
-        return "carrier_mismatch"
-    if field_name in ("from_hub", "to_hub") and reason.startswith(LANE_RULE):
-        return "foreign_lane"
-    return "schema"
-
-
 def process_batch(
     engine: Engine, registry: pl.DataFrame, raw: RawBatch, *, now: datetime
 ) -> BatchOutcome:
@@ -124,15 +79,13 @@ def process_batch(
     result = engine.ingest(events, now=now)  # its steps run after the batch (the consumer)
     rejects = pl.concat([decoded.rejects, unregistered, result.quarantined.cast(REJECT_SCHEMA)])  # type: ignore[arg-type]
     outcome = BatchOutcome(applied=result.applied, duplicate=result.duplicate, late=result.late)
-    quarantined = set(result.quarantined["index"].to_list())
-    for index, field_name, reason in rejects.iter_rows():
-        code = "future_ts" if index in quarantined else _reason_code(field_name, reason)
+    for index, field_name, reason, code in rejects.iter_rows():
         outcome.dead_letters.append(
             DeadLetter(
                 partition=raw.partitions[index],
                 offset=raw.offsets[index],
                 value=raw.values[index],
-                reason_code=code,
+                reason_code=RejectReason(code),
                 field=field_name,
                 reason=reason,
             )
@@ -184,7 +137,8 @@ def _decode(raw: RawBatch) -> DecodedBatch:
                 raw.offsets[index],
             )
             reason = f"{UNDECODABLE_RULE}, {error.__class__.__name__}"
-            one_reject = {"index": [index], "field": [RECORD], "reason": [reason]}
+            code = RejectReason.DECODE_ERROR.value
+            one_reject = {"index": [index], "field": [RECORD], "reason": [reason], "code": [code]}
             rejects.append(pl.DataFrame(one_reject, schema=REJECT_SCHEMA))
             continue
         events.append(one.events.with_columns(index=position))

@@ -41,6 +41,7 @@ from consumers.dlq import send_dead_letters
 from consumers.metrics import PipelineMetrics
 from consumers.topics import MAX_CHECKPOINT_BYTES, TopicNames
 from core.engine import Engine, StepResult
+from core.vocabulary import RejectReason
 
 log = logging.getLogger(__name__)
 
@@ -366,7 +367,7 @@ class HubEventConsumer:
                             partition=one.partitions[0],
                             offset=one.offsets[0],
                             value=value,
-                            reason_code="processing_error",
+                            reason_code=RejectReason.PROCESSING_ERROR,
                             field="(record)",
                             reason=f"could not be processed in {MAX_BATCH_TRIES} tries: "
                             f"{type(error).__name__}: {str(error)[:200]}",

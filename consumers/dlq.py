@@ -3,7 +3,7 @@
 The value is the original bytes (the original key is not carried yet); the headers say where it came
 from and why it was refused, so an operator can fix the sender and replay:
 
-    peakwatch-reason-code   one of consumers.batch.REASON_CODES (malformed, too_large, schema, …)
+    peakwatch-reason-code   a core.vocabulary.RejectReason (malformed, too_large, schema, …)
     peakwatch-field         the field at fault, or "(record)"
     peakwatch-reason        the rule broken, in words
     peakwatch-source        hub-events/<partition>/<offset>
@@ -40,7 +40,7 @@ _TOO_LARGE = (MessageSizeTooLargeError, RecordListTooLargeError)
 def dlq_headers(letter: DeadLetter, source_topic: str) -> list[tuple[str, bytes]]:
     """The headers of one DLQ record."""
     return [
-        ("peakwatch-reason-code", _capped(letter.reason_code)),
+        ("peakwatch-reason-code", str(letter.reason_code).encode()),
         ("peakwatch-field", _capped(letter.field)),
         ("peakwatch-reason", _capped(letter.reason)),
         ("peakwatch-source", f"{source_topic}/{letter.partition}/{letter.offset}".encode()),

@@ -32,6 +32,7 @@ from core.network_rules import network_signals
 from core.sensitivity import empty_warnings
 from core.state import HUB_ID, HubStore
 from core.steps import assign_steps, due_steps
+from core.vocabulary import REASON_DTYPE, RejectReason
 
 __all__ = ["HUB_STATE_SCHEMA", "ApplyResult", "Engine", "StepResult", "network_signals"]
 
@@ -181,6 +182,7 @@ class Engine:
                     f"stamped more than {self.config.max_future_skew_s} s ahead of the wall "
                     "clock (clock skew): quarantined"
                 ).alias("reason"),
+                pl.lit(RejectReason.FUTURE_TS.value, REASON_DTYPE).alias("code"),
             )
             events = events.filter(~future)
         events, duplicate = self.dedup.split(events)

@@ -25,6 +25,8 @@ import numpy as np
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from core.vocabulary import REASON_DTYPE, RejectReason
+
 KINDS = ("arrival", "departure", "backlog")
 KIND_DTYPE = pl.Enum(list(KINDS))
 TS_DTYPE = pl.Datetime("ms", "UTC")
@@ -52,7 +54,7 @@ MAX_EXPONENT_DIGITS = 11
 
 RECORD = "(record)"
 """The ``field`` of a reject that concerns the whole record rather than one of its fields."""
-# Rules of the whole record; consumers/batch.py maps each to a DLQ reason code by this prefix.
+# Rules of the whole record; each reject row carries its DLQ reason code (``code``) beside it.
 TOO_LARGE_RULE = f"must be at most {MAX_RECORD_BYTES} bytes"
 TOO_DEEP_RULE = f"must nest objects and arrays at most {MAX_NESTING_DEPTH} levels deep"
 NOT_UTF8_RULE = "must be UTF-8"
@@ -79,8 +81,10 @@ REJECT_SCHEMA: dict[str, pl.DataType] = {
     "index": pl.UInt32(),
     "field": pl.String(),
     "reason": pl.String(),
+    "code": REASON_DTYPE,
 }
-"""Columns of a reject frame: position in the batch, the field at fault, and the rule broken."""
+"""Columns of a reject frame: position in the batch, the field at fault, the rule broken, and
+its reason code (``core.vocabulary.RejectReason``), set by the check that found it."""
 
 _RAW_FIELDS = ("event_id", "carrier", "hub_id", "ts", "kind", "parcels", "from_hub", "to_hub")
 _RAW_SCHEMA = {name: pl.String() for name in _RAW_FIELDS}
@@ -145,19 +149,15 @@ def _check_limits(values: list[bytes]) -> tuple[_Kept, pl.DataFrame]:
         return _Kept(values, range(len(values)), document), empty_rejects()
     kept_values: list[bytes] = []
     kept_indices: list[int] = []
-    bad_index: list[int] = []
-    bad_reason: list[str] = []
+    bad: list[tuple[int, str, str, RejectReason]] = []
     for index, value in enumerate(values):
         value, fault = _record_within_limits(value)
         if fault is None:
             kept_values.append(value)
             kept_indices.append(index)
         else:
-            bad_index.append(index)
-            bad_reason.append(fault)
-    return _Kept(kept_values, kept_indices, _ndjson_document(kept_values)), _record_rejects(
-        bad_index, [RECORD] * len(bad_index), bad_reason
-    )
+            bad.append((index, RECORD, *fault))
+    return _Kept(kept_values, kept_indices, _ndjson_document(kept_values)), _record_rejects(bad)
 
 
 def _all_within_limits(values: list[bytes], document: bytes) -> bool:
@@ -176,19 +176,20 @@ def _all_within_limits(values: list[bytes], document: bytes) -> bool:
     return b"{" * (MAX_NESTING_DEPTH + 1) not in openers
 
 
-def _record_within_limits(value: bytes) -> tuple[bytes, str | None]:
-    """The record without a leading BOM, and the limit it breaks (None when within all)."""
+def _record_within_limits(value: bytes) -> tuple[bytes, tuple[str, RejectReason] | None]:
+    """The record without a leading BOM, and the limit it breaks with its code (None when
+    within all)."""
     if len(value) > MAX_RECORD_BYTES:
-        return value, f"{TOO_LARGE_RULE}, got {len(value)}"
+        return value, (f"{TOO_LARGE_RULE}, got {len(value)}", RejectReason.TOO_LARGE)
     if value.startswith(UTF8_BOM):
         value = value[len(UTF8_BOM) :]
     fault = _utf8_fault(value)
     if fault is not None:
-        return value, fault
+        return value, (fault, RejectReason.ENCODING)
     if value.count(b"{") + value.count(b"[") > MAX_NESTING_DEPTH:
         depth = nesting_depth(value)
         if depth > MAX_NESTING_DEPTH:
-            return value, f"{TOO_DEEP_RULE}, got {depth}"
+            return value, (f"{TOO_DEEP_RULE}, got {depth}", RejectReason.TOO_DEEP)
     return value, None
 
 
@@ -236,8 +237,9 @@ def _ndjson_document(values: list[bytes]) -> bytes | None:
     return None
 
 
-def _record_rejects(index: list[int], field: list[str], reason: list[str]) -> pl.DataFrame:
-    return pl.DataFrame({"index": index, "field": field, "reason": reason}, schema=REJECT_SCHEMA)
+def _record_rejects(rows: list[tuple[int, str, str, RejectReason]]) -> pl.DataFrame:
+    """A reject frame of (index, field, reason, code) rows."""
+    return pl.DataFrame(rows, schema=REJECT_SCHEMA, orient="row")
 
 
 # --- Reading: one Polars call, or record by record --------------------------------------------
@@ -293,7 +295,7 @@ def _read_raw_isolating(
     # Pretty-printed JSON may span lines; newlines outside strings are plain white space.
     lines = [value.replace(b"\r", b" ").replace(b"\n", b" ") for value in values]
     frames: list[pl.DataFrame] = []
-    bad: list[tuple[int, str, str]] = []
+    bad: list[tuple[int, str, str, RejectReason]] = []
     pending: list[tuple[list[int], bool]] = [(list(range(len(lines))), False)]  # (part, explained)
     while pending:
         part, explained = pending.pop()
@@ -309,16 +311,19 @@ def _read_raw_isolating(
             if part:
                 pending.append((part, True))
         elif len(part) == 1:
-            bad.append((indices[part[0]], RECORD, f"{NOT_JSON_RULE} ({frame})"))
+            bad.append((indices[part[0]], RECORD, f"{NOT_JSON_RULE} ({frame})", _MALFORMED))
         else:
             middle = len(part) // 2
             pending += [(part[middle:], explained), (part[:middle], explained)]  # left first
     raw = pl.concat(frames) if frames else _empty_raw()
-    return raw, pl.DataFrame(bad, schema=REJECT_SCHEMA, orient="row").sort("index")
+    return raw, _record_rejects(bad).sort("index")
 
 
 def _drop_explained(
-    values: list[bytes], indices: Sequence[int], part: list[int], bad: list[tuple[int, str, str]]
+    values: list[bytes],
+    indices: Sequence[int],
+    part: list[int],
+    bad: list[tuple[int, str, str, RejectReason]],
 ) -> list[int]:
     """``part`` without the records Python's parser finds a fault in (added to ``bad``)."""
     kept: list[int] = []
@@ -327,7 +332,7 @@ def _drop_explained(
         if fault is None:
             kept.append(position)
         else:
-            bad.append((indices[position], *fault))
+            bad.append((indices[position], *fault))  # field, reason, code
     return kept
 
 
@@ -339,35 +344,39 @@ class _BadNumber:
     reason: str
 
 
-def _explain_json(value: bytes) -> tuple[str, str] | None:
-    """Why a record within the limits is not a JSON object Polars reads: (field, reason), or None.
+_MALFORMED = RejectReason.MALFORMED
+
+
+def _explain_json(value: bytes) -> tuple[str, str, RejectReason] | None:
+    """Why a record within the limits is not a JSON object Polars reads: (field, reason, code),
+    or None.
 
     Hooks stand in for number conversion so that a 4,300-digit integer costs nothing (CPython
     would refuse to convert it) and NaN or an out-of-range number is named with its field.
     """
     utf8_fault = _utf8_fault(value)
     if utf8_fault is not None:
-        return RECORD, utf8_fault
+        return RECORD, utf8_fault, RejectReason.ENCODING
     text = value.decode()
     if not text.strip(" \t\r\n"):
-        return RECORD, f"{NOT_JSON_RULE} (empty record)"
+        return RECORD, f"{NOT_JSON_RULE} (empty record)", _MALFORMED
     try:
         parsed = json.loads(
             text, parse_constant=_non_finite, parse_int=_checked_int, parse_float=_checked_float
         )
     except json.JSONDecodeError as error:
-        return RECORD, f"{NOT_JSON_RULE} ({error.msg} at character {error.pos})"
+        return RECORD, f"{NOT_JSON_RULE} ({error.msg} at character {error.pos})", _MALFORMED
     except (ValueError, RecursionError) as error:
-        return RECORD, f"{NOT_JSON_RULE} ({error.__class__.__name__})"
+        return RECORD, f"{NOT_JSON_RULE} ({error.__class__.__name__})", _MALFORMED
     if not isinstance(parsed, dict):
-        return RECORD, f"{NOT_OBJECT_RULE}, got {_json_type(parsed)}"
+        return RECORD, f"{NOT_OBJECT_RULE}, got {_json_type(parsed)}", _MALFORMED
     for key, item in parsed.items():
         fault = _number_fault(item)
         if fault is None:
             continue
         if key in _RAW_FIELDS:
-            return key, fault.reason
-        return RECORD, f"{fault.reason} (in field {_shortened(json.dumps(key))})"
+            return key, fault.reason, _MALFORMED
+        return RECORD, f"{fault.reason} (in field {_shortened(json.dumps(key))})", _MALFORMED
     return None
 
 
@@ -491,7 +500,10 @@ def _check_rules(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         field = pl.when(broken.fill_null(False)).then(pl.lit(name)).otherwise(field)
     judged = raw.with_columns(field=field, reason=reason)
     rejects = judged.filter(pl.col("reason").is_not_null()).select(
-        pl.col("index").cast(pl.UInt32), "field", "reason"
+        pl.col("index").cast(pl.UInt32),
+        "field",
+        "reason",
+        pl.lit(RejectReason.SCHEMA.value, REASON_DTYPE).alias("code"),
     )
     events = judged.filter(pl.col("reason").is_null()).select(
         "index",

@@ -10,6 +10,8 @@ from typing import Literal
 
 import polars as pl
 
+from core.vocabulary import LEVELS as VOCABULARY
+
 Level = Literal["unknown", "none", "blue", "yellow", "orange", "red"]
 WarningLevel = Literal["blue", "yellow", "orange", "red"]
 
@@ -28,14 +30,8 @@ LEVEL_RANK: dict[str, int] = {
 }
 """Numeric severity, as exported in metrics (``peakwatch_hub_level`` etc.)."""
 
-LEVEL_NAMES_ZH: dict[str, str] = {
-    "unknown": "未知",
-    "none": "正常",
-    "blue": "蓝色(IV级)",
-    "yellow": "黄色(III级)",
-    "orange": "橙色(II级)",
-    "red": "红色(I级)",
-}
+LEVEL_NAMES_ZH: dict[str, str] = {level: term.name("zh") for level, term in VOCABULARY.items()}
+"""``橙色(II级)``…, from the vocabulary (``core.vocabulary.LEVELS``)."""
 
 LEVEL_COLOURS: dict[str, str] = {
     "unknown": "#8c8c8c",

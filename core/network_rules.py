@@ -18,7 +18,7 @@ from core.config import RiskConfig
 from core.levels import LEVEL_RANK
 from core.rollups import combine_sums, province_sums, rollups_from_sums
 from core.signals import SIGNAL_SCHEMA, empty_signals
-from core.summaries import LEVEL_ZH
+from core.summaries import network_summary, outage_summary, province_summary
 
 
 def _worst(levels: list[str]) -> str:
@@ -105,54 +105,31 @@ def network_signals_from_sums(
         )
         if level is None:
             continue
-        percent = round(share * 100)
+        values = {
+            "orange_capacity_ratio": round(share, 4),
+            "hubs": province["hubs"],
+            "hubs_orange": province["hubs_orange"],
+            "hubs_red": province["hubs_red"],
+        }
+        zh, en = province_summary(
+            province["province"], level, {**values, "orange_capacity_ratio": share}
+        )
         rows.append(
-            _row(
-                "province_congestion",
-                "province",
-                province["province"],
-                level,
-                at,
-                f"{province['province']} 省内拥堵{LEVEL_ZH[level]}："
-                f"按容量计 {percent}% 的转运中心处于橙色及以上爆仓风险",
-                f"{province['province']} province congestion {level.upper()}: "
-                f"{percent}% of hub capacity at orange or worse",
-                {
-                    "orange_capacity_ratio": round(share, 4),
-                    "hubs": province["hubs"],
-                    "hubs_orange": province["hubs_orange"],
-                    "hubs_red": province["hubs_red"],
-                },
-            )
+            _row("province_congestion", "province", province["province"], level, at, zh, en, values)
         )
     level, reasons = network_level(national, config)
     if level != "none":
-        key_share = round(national["key_nodes_orange_capacity_ratio"] * 100)
         ratio = national["departure_arrival_ratio"]
-        ratio_text = "—" if ratio is None else f"{ratio:.2f}"
-        silent = round(national["key_nodes_silent_ratio"] * 100)
-        rows.append(
-            _row(
-                "network_paralysis",
-                "network",
-                "CN",
-                level,
-                at,
-                f"全网瘫痪风险{LEVEL_ZH[level]}：重要节点 {key_share}% (按容量) 处于橙色及以上，"
-                f"近30分钟发运/到件比 {ratio_text}，{silent}% 重要节点数据中断",
-                f"Network paralysis risk {level.upper()}: "
-                f"{key_share}% of key-node capacity at orange or worse, "
-                f"30-min departures/arrivals {ratio_text}, {silent}% of key nodes silent",
-                {
-                    "key_nodes_orange_capacity_ratio": round(
-                        national["key_nodes_orange_capacity_ratio"], 4
-                    ),
-                    "departure_arrival_ratio": None if ratio is None else round(ratio, 4),
-                    "key_nodes_silent_ratio": round(national["key_nodes_silent_ratio"], 4),
-                    "reasons": reasons,
-                },
-            )
-        )
+        zh, en = network_summary(level, national)
+        values = {
+            "key_nodes_orange_capacity_ratio": round(
+                national["key_nodes_orange_capacity_ratio"], 4
+            ),
+            "departure_arrival_ratio": None if ratio is None else round(ratio, 4),
+            "key_nodes_silent_ratio": round(national["key_nodes_silent_ratio"], 4),
+            "reasons": reasons,
+        }
+        rows.append(_row("network_paralysis", "network", "CN", level, at, zh, en, values))
     rows.extend(_outage(national, at, config))
     if not rows:
         return empty_signals()
@@ -172,23 +149,11 @@ def _outage(national: dict[str, Any], at: datetime, config: RiskConfig) -> list[
     )
     if level is None:
         return []
-    percent = round(share * 100)
     silent = round(share * national["hubs_reporting"])
-    return [
-        _row(
-            "network_data_outage",
-            "network",
-            "CN",
-            level,
-            at,
-            f"全网数据中断{LEVEL_ZH[level]}：{national['hubs_reporting']} 个曾上报的转运中心中"
-            f" {silent} 个 ({percent}%) 已停止上报，监测数据不可信",
-            f"Network data outage {level.upper()}: {silent} of {national['hubs_reporting']} "
-            f"reporting hubs ({percent}%) have gone silent; the picture cannot be trusted",
-            {
-                "hubs_silent_ratio": round(share, 4),
-                "hubs_silent": silent,
-                "hubs_reporting": national["hubs_reporting"],
-            },
-        )
-    ]
+    values = {
+        "hubs_silent_ratio": round(share, 4),
+        "hubs_silent": silent,
+        "hubs_reporting": national["hubs_reporting"],
+    }
+    zh, en = outage_summary(level, {**values, "hubs_silent_ratio": share})
+    return [_row("network_data_outage", "network", "CN", level, at, zh, en, values)]

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from core.errors import ConfigError
 from core.events import CARRIER_PATTERN, MAX_HUB_ID_CHARS, REJECT_SCHEMA
+from core.vocabulary import REASON_DTYPE, RejectReason
 
 TIERS = ("national", "regional", "city", "terminal")
 TIER_DTYPE = pl.Enum(list(TIERS))
@@ -189,13 +190,24 @@ def check_events(events: pl.DataFrame, registry: pl.DataFrame) -> tuple[pl.DataF
         .then(pl.format("must match the hub's carrier ({})", pl.col("hub_carrier")))
         .otherwise(pl.format(f"{LANE_RULE} ({{}})", pl.col("carrier")))
     )
+    code = (
+        pl.when(unknown)
+        .then(pl.lit(RejectReason.UNKNOWN_HUB.value))
+        .when(wrong_carrier)
+        .then(pl.lit(RejectReason.CARRIER_MISMATCH.value))
+        .otherwise(pl.lit(RejectReason.FOREIGN_LANE.value))
+        .cast(REASON_DTYPE)
+    )
     checked = joined.with_columns(field.alias("field"))
     bad = pl.col("field").is_not_null()
     valid, rejects = pl.collect_all(
         [
             checked.filter(~bad).select(events.columns),
             checked.filter(bad).select(
-                pl.col("index").cast(pl.UInt32), "field", reason.alias("reason")
+                pl.col("index").cast(pl.UInt32),
+                "field",
+                reason.alias("reason"),
+                code.alias("code"),
             ),
         ]
     )

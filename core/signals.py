@@ -10,15 +10,9 @@ from __future__ import annotations
 import polars as pl
 
 from core.levels import LEVEL_DTYPE
+from core.vocabulary import RULES as VOCABULARY
 
-RULES = (
-    "hub_overflow",
-    "hub_sorting_saturation",
-    "hub_silent",
-    "province_congestion",
-    "network_paralysis",
-    "network_data_outage",
-)
+RULES = tuple(VOCABULARY)  # the rule ids, from core.vocabulary
 SCOPES = ("hub", "province", "carrier", "network")
 RULE_DTYPE = pl.Enum(list(RULES))
 SCOPE_DTYPE = pl.Enum(list(SCOPES))

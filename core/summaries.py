@@ -1,27 +1,21 @@
-"""Chinese and English summaries of signals, with the numbers that say why, as Polars expressions
-(one call for all rows)."""
+"""Chinese and English summaries of signals, with the numbers that say why.
+
+Hub summaries are Polars expressions (one call for all rows); the province and network ones are
+one row each. Every rule name, level, label and unit word comes from ``core.vocabulary``.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 import polars as pl
 
-LEVEL_ZH = {"blue": "蓝色", "yellow": "黄色", "orange": "橙色", "red": "红色"}
-RULE_ZH = {
-    "hub_overflow": "爆仓风险",
-    "hub_sorting_saturation": "分拣能力饱和",
-    "hub_silent": "数据中断",
-    "province_congestion": "省内拥堵",
-    "network_paralysis": "全网瘫痪风险",
-    "network_data_outage": "全网数据中断",
-}
-RULE_EN = {
-    "hub_overflow": "overflow risk",
-    "hub_sorting_saturation": "sorting saturated",
-    "hub_silent": "data feed silent",
-    "province_congestion": "province congestion",
-    "network_paralysis": "network paralysis risk",
-    "network_data_outage": "network data outage",
-}
+from core.vocabulary import LEVELS, RULES, UNITS, VALUES
+
+LEVEL_ZH = {level: term.colour.zh for level, term in LEVELS.items()}
+"""``橙色``…: the colour word a summary puts after the rule name."""
+
+_PER_MIN, _PARCELS = UNITS["per_min"], UNITS["parcels"]
 
 
 def level_zh(column: str) -> pl.Expr:
@@ -45,65 +39,88 @@ def _minutes(expr: pl.Expr) -> pl.Expr:
     return _fmt(expr / 60)
 
 
+def _label(key: str, lang: str) -> str:
+    return VALUES[key].label.zh if lang == "zh" else VALUES[key].label.en
+
+
+def _heads(rule: str, level_column: str) -> tuple[pl.Expr, pl.Expr]:
+    name = RULES[rule].name
+    zh = pl.format("{} {}{}：", pl.col("name"), pl.lit(name.zh), level_zh(level_column))
+    en = pl.format(
+        "{} ({}) {} {}: ",
+        pl.col("hub_id"),
+        pl.col("carrier"),
+        pl.lit(name.en),
+        level_en(level_column),
+    )
+    return zh, en
+
+
+def _overflow(zh_head: pl.Expr, en_head: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    eta = pl.col("time_to_overflow_s")
+    minutes = _minutes(eta)
+    eta_zh = pl.when(eta.is_not_null()).then(pl.format("，预计 {} 分钟后爆仓", minutes))
+    eta_en = pl.when(eta.is_not_null()).then(pl.format(", overflow in ~{} min", minutes))
+    numbers = (
+        pl.col("backlog"),
+        pl.col("storage_capacity"),
+        _fmt(pl.col("utilization") * 100),
+        _fmt(pl.col("net_inflow_per_min")),
+    )
+    zh = pl.format(
+        f"{{}}{_label('backlog', 'zh')} {{}} {_PARCELS.zh} / {_label('storage_capacity', 'zh')} "
+        f"{{}} {_PARCELS.zh} ({{}}%)，{_label('net_inflow_per_min', 'zh')} {{}} {_PER_MIN.zh}{{}}",
+        zh_head,
+        *numbers,
+        eta_zh.otherwise(pl.lit("")),
+    )
+    en = pl.format(
+        f"{{}}{_label('backlog', 'en')} {{}} / {{}} {_PARCELS.en} ({{}}%), "
+        f"{_label('net_inflow_per_min', 'en')} {{}} {_PER_MIN.en}{{}}",
+        en_head,
+        *numbers,
+        eta_en.otherwise(pl.lit("")),
+    )
+    return zh, en
+
+
+def _saturation(zh_head: pl.Expr, en_head: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    arrivals = _fmt(pl.col("arrival_rate_per_min"))
+    capacity = _fmt(pl.col("sort_capacity_per_hour") / 60)
+    zh = pl.format(
+        f"{{}}{_label('arrival_rate_per_min', 'zh')} {{}} {_PER_MIN.zh}，"
+        f"超过{_label('sort_capacity_per_hour', 'zh')} {{}} {_PER_MIN.zh}",
+        zh_head,
+        arrivals,
+        capacity,
+    )
+    en = pl.format(
+        f"{{}}{_label('arrival_rate_per_min', 'en')} {{}} {_PER_MIN.en} above "
+        f"{_label('sort_capacity_per_hour', 'en')} {{}} {_PER_MIN.en}",
+        en_head,
+        arrivals,
+        capacity,
+    )
+    return zh, en
+
+
 def hub_summaries(rule: str, level_column: str) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
     """(summary, summary_en, values JSON) expressions for a hub rule."""
-    name, hub = pl.col("name"), pl.col("hub_id")
-    zh_head = pl.format("{} {}{}：", name, pl.lit(RULE_ZH[rule]), level_zh(level_column))
-    en_head = pl.format(
-        "{} ({}) {} {}: ", hub, pl.col("carrier"), pl.lit(RULE_EN[rule]), level_en(level_column)
-    )
-    percent = _fmt(pl.col("utilization") * 100)
-    eta_zh = (
-        pl.when(pl.col("time_to_overflow_s").is_not_null())
-        .then(pl.format("，预计 {} 分钟后爆仓", _minutes(pl.col("time_to_overflow_s"))))
-        .otherwise(pl.lit(""))
-        if rule == "hub_overflow"
-        else pl.lit("")
-    )
-    eta_en = (
-        pl.when(pl.col("time_to_overflow_s").is_not_null())
-        .then(pl.format(", overflow in ~{} min", _minutes(pl.col("time_to_overflow_s"))))
-        .otherwise(pl.lit(""))
-        if rule == "hub_overflow"
-        else pl.lit("")
-    )
+    zh_head, en_head = _heads(rule, level_column)
     if rule == "hub_overflow":
-        zh = pl.format(
-            "{}库存 {} 件 / 容量 {} 件 ({}%)，净流入 {} 件/分{}",
-            zh_head,
-            pl.col("backlog"),
-            pl.col("storage_capacity"),
-            percent,
-            _fmt(pl.col("net_inflow_per_min")),
-            eta_zh,
-        )
-        en = pl.format(
-            "{}backlog {} / {} ({}%), net inflow {}/min{}",
-            en_head,
-            pl.col("backlog"),
-            pl.col("storage_capacity"),
-            percent,
-            _fmt(pl.col("net_inflow_per_min")),
-            eta_en,
-        )
+        zh, en = _overflow(zh_head, en_head)
     elif rule == "hub_sorting_saturation":
-        capacity = _fmt(pl.col("sort_capacity_per_hour") / 60)
-        zh = pl.format(
-            "{}到件 {} 件/分，超过分拣能力 {} 件/分",
-            zh_head,
-            _fmt(pl.col("arrival_rate_per_min")),
-            capacity,
-        )
-        en = pl.format(
-            "{}arrivals {}/min above sorting capacity {}/min",
-            en_head,
-            _fmt(pl.col("arrival_rate_per_min")),
-            capacity,
-        )
+        zh, en = _saturation(zh_head, en_head)
     else:
-        zh = pl.format("{}已 {} 分钟未上报数据", zh_head, _minutes(pl.col("silent_for_s")))
-        en = pl.format("{}no data for {} min", en_head, _minutes(pl.col("silent_for_s")))
-    values = pl.struct(
+        silent = _minutes(pl.col("silent_for_s"))
+        zh = pl.format("{}已 {} 分钟未上报数据", zh_head, silent)
+        en = pl.format("{}no data for {} min", en_head, silent)
+    return zh, en, hub_values()
+
+
+def hub_values() -> pl.Expr:
+    """The ``values`` JSON of every hub rule (the same numbers for each)."""
+    return pl.struct(
         "backlog",
         "storage_capacity",
         pl.col("utilization").round(4),
@@ -115,4 +132,41 @@ def hub_summaries(rule: str, level_column: str) -> tuple[pl.Expr, pl.Expr, pl.Ex
         pl.col("sort_capacity_per_hour"),
         pl.col("silent_for_s").round(0),
     ).struct.json_encode()
-    return zh, en, values
+
+
+def province_summary(province: str, level: str, values: dict[str, Any]) -> tuple[str, str]:
+    """(summary, summary_en) of ``province_congestion``."""
+    name, percent = RULES["province_congestion"].name, round(values["orange_capacity_ratio"] * 100)
+    return (
+        f"{province} {name.zh}{LEVEL_ZH[level]}：按容量计 {percent}% 的转运中心处于橙色及以上"
+        f"{RULES['hub_overflow'].name.zh}",
+        f"{province} {name.en} {level.upper()}: {percent}% of hub capacity at orange or worse",
+    )
+
+
+def network_summary(level: str, values: dict[str, Any]) -> tuple[str, str]:
+    """(summary, summary_en) of ``network_paralysis``."""
+    name = RULES["network_paralysis"].name
+    key_share = round(values["key_nodes_orange_capacity_ratio"] * 100)
+    ratio = values["departure_arrival_ratio"]
+    ratio_text = "—" if ratio is None else f"{ratio:.2f}"
+    silent = round(values["key_nodes_silent_ratio"] * 100)
+    return (
+        f"{name.zh}{LEVEL_ZH[level]}：重要节点 {key_share}% (按容量) 处于橙色及以上，"
+        f"近30分钟发运/到件比 {ratio_text}，{silent}% 重要节点{RULES['hub_silent'].name.zh}",
+        f"{name.en} {level.upper()}: {key_share}% of key-node capacity at orange or worse, "
+        f"30-min departures/arrivals {ratio_text}, {silent}% of key nodes silent",
+    )
+
+
+def outage_summary(level: str, values: dict[str, Any]) -> tuple[str, str]:
+    """(summary, summary_en) of ``network_data_outage``."""
+    name = RULES["network_data_outage"].name
+    silent, reporting = values["hubs_silent"], values["hubs_reporting"]
+    percent = round(values["hubs_silent_ratio"] * 100)
+    return (
+        f"{name.zh}{LEVEL_ZH[level]}：{reporting} 个曾上报的转运中心中 {silent} 个 ({percent}%)"
+        " 已停止上报，监测数据不可信",
+        f"{name.en} {level.upper()}: {silent} of {reporting} reporting hubs ({percent}%) have "
+        "gone silent; the picture cannot be trusted",
+    )

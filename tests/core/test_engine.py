@@ -153,7 +153,7 @@ def test_events_stamped_too_far_ahead_of_the_wall_clock_are_quarantined_with_a_r
     result = engine.apply(batch, now=at(0))
     reason = "stamped more than 600 s ahead of the wall clock (clock skew): quarantined"
     expected = pl.DataFrame(
-        {"index": [2, 3], "field": ["ts", "ts"], "reason": [reason, reason]},
+        {"index": [2, 3], "field": ["ts", "ts"], "reason": [reason] * 2, "code": ["future_ts"] * 2},
         schema=REJECT_SCHEMA,
     )
     assert_frame_equal(result.quarantined, expected)

@@ -168,7 +168,7 @@ def test_numbers_json_or_polars_cannot_hold_are_rejected_naming_the_field(
 ) -> None:
     decoded = decode_batch([_record(event_id="ok"), record])
     assert decoded.events["event_id"].to_list() == ["ok"]
-    assert decoded.rejects.rows() == [(1, field, reason)]
+    assert decoded.rejects.rows() == [(1, field, reason, "malformed")]
 
 
 def test_deep_nesting_is_rejected_without_calling_polars(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -182,7 +182,7 @@ def test_deep_nesting_is_rejected_without_calling_polars(monkeypatch: pytest.Mon
     monkeypatch.setattr(pl, "read_ndjson", spy)
     decoded = decode_batch([_record(), DEEP_RECORD])
     assert decoded.events["event_id"].to_list() == ["e1"]
-    assert decoded.rejects.rows() == [(1, "(record)", f"{TOO_DEEP_RULE}, got 5001")]
+    assert decoded.rejects.rows() == [(1, "(record)", f"{TOO_DEEP_RULE}, got 5001", "too_deep")]
     assert documents
     assert not any(b"[[[[" in document for document in documents)
 
@@ -209,7 +209,7 @@ def test_nesting_up_to_the_limit_is_accepted() -> None:
     too_deep = deepest.replace(b'"extra": [', b'"extra": [[').replace(b"]}", b"]]}")
     decoded = decode_batch([deepest, too_deep])
     assert decoded.events["index"].to_list() == [0]
-    assert decoded.rejects.rows() == [(1, "(record)", f"{TOO_DEEP_RULE}, got 33")]
+    assert decoded.rejects.rows() == [(1, "(record)", f"{TOO_DEEP_RULE}, got 33", "too_deep")]
 
 
 @pytest.mark.parametrize(
@@ -237,7 +237,7 @@ def test_a_record_over_the_size_limit_is_rejected_before_parsing() -> None:
     decoded = decode_batch([largest, _record(note="x" * (padding + 1))])
     assert decoded.events["index"].to_list() == [0]
     reason = f"must be at most {MAX_RECORD_BYTES} bytes, got {MAX_RECORD_BYTES + 1}"
-    assert decoded.rejects.rows() == [(1, "(record)", reason)]
+    assert decoded.rejects.rows() == [(1, "(record)", reason, "too_large")]
 
 
 @pytest.mark.parametrize(

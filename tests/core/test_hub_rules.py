@@ -204,15 +204,15 @@ def test_signals_one_row_per_rule_at_blue_or_worse_with_summaries_and_values() -
             "carrier": ["ZTO", "ZTO"],
             "province": ["浙江", "浙江"],
             "summary": [
-                "中通H1 爆仓风险橙色：库存 8500 件 / 容量 10000 件 (85%)，净流入 50 件/分，"
+                "中通H1 爆仓风险橙色：积压 8500 件 / 库容 10000 件 (85%)，净流入 50 件/分钟，"
                 "预计 30 分钟后爆仓",
-                "中通H1 分拣能力饱和黄色：到件 150 件/分，超过分拣能力 100 件/分",
+                "中通H1 分拣能力饱和黄色：到件速率 150 件/分钟，超过分拣能力 100 件/分钟",
             ],
             "summary_en": [
-                "H1 (ZTO) overflow risk ORANGE: backlog 8500 / 10000 (85%), net inflow 50/min, "
-                "overflow in ~30 min",
-                "H1 (ZTO) sorting saturated YELLOW: "
-                "arrivals 150/min above sorting capacity 100/min",
+                "H1 (ZTO) Hub overflow risk ORANGE: backlog 8500 / 10000 parcels (85%), "
+                "net inflow 50 parcels/min, overflow in ~30 min",
+                "H1 (ZTO) Sorting saturation YELLOW: "
+                "arrivals 150 parcels/min above sorting capacity 100 parcels/min",
             ],
             "values": [json.dumps(values, separators=(",", ":"))] * 2,
             "at": [at(0), at(0)],

@@ -176,7 +176,7 @@ def test_the_signal_frame_says_why() -> None:
                 "近30分钟发运/到件比 1.00，0% 重要节点数据中断",
             ],
             "summary_en": [
-                "浙江 province congestion RED: 100% of hub capacity at orange or worse",
+                "浙江 Province congestion RED: 100% of hub capacity at orange or worse",
                 "Network paralysis risk RED: 40% of key-node capacity at orange or worse, "
                 "30-min departures/arrivals 1.00, 0% of key nodes silent",
             ],

@@ -76,8 +76,8 @@ def test_events_of_unknown_hubs_or_other_carriers_are_rejected() -> None:
     valid, rejects = check_events(decode_batch(records).events, registry)
     assert valid["event_id"].to_list() == ["a"]
     assert rejects.sort("index").rows() == [
-        (1, "carrier", "must match the hub's carrier (ZTO)"),
-        (2, "hub_id", "must be a registered hub"),
+        (1, "carrier", "must match the hub's carrier (ZTO)", "carrier_mismatch"),
+        (2, "hub_id", "must be a registered hub", "unknown_hub"),
     ]
     assert rejects.schema["index"] == pl.UInt32()
 
@@ -101,9 +101,9 @@ def test_a_lane_to_or_from_a_hub_that_is_not_the_carriers_own_is_rejected_unname
     assert valid.columns == events.columns
     # the sender's own carrier is named, never the owner of the hub (no ownership oracle)
     assert rejects.sort("index").rows() == [
-        (1, "to_hub", "must be a registered hub of the same carrier (ZTO)"),
-        (2, "from_hub", "must be a registered hub of the same carrier (ZTO)"),
-        (5, "hub_id", "must be a registered hub"),  # the first rule broken
+        (1, "to_hub", "must be a registered hub of the same carrier (ZTO)", "foreign_lane"),
+        (2, "from_hub", "must be a registered hub of the same carrier (ZTO)", "foreign_lane"),
+        (5, "hub_id", "must be a registered hub", "unknown_hub"),  # the first rule broken
     ]
 
 
