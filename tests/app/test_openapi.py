@@ -4,7 +4,10 @@ schemathesis against the running service's own OpenAPI: no 5xx, no answer that b
 from __future__ import annotations
 
 import os
+import re
 import subprocess
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,12 +15,16 @@ import polars as pl
 import pytest
 
 from alerts.model import Alert
+from app.api.models.network import NetworkStatus
 from app.main import create_app
 from app.settings import Settings
 from core.engine import HUB_STATE_SCHEMA, hub_series
 from core.rollups import national_rollup, province_rollup
 from core.state import BUCKET_SCHEMA
-from tests.support.service import hub_line
+from tests.support.service import hub_line, wait_for
+
+# the read endpoints of issue 15's contracts: health, network, provinces, hubs, alerts, silences
+READ_PATHS = r"^/(healthz|readyz|v1/(network|provinces|hubs.*|alerts(/\{alert_id\}.*)?|silences))$"
 
 ST = Path(__file__).resolve().parents[2] / ".venv" / "bin" / "st"
 
@@ -75,8 +82,22 @@ def test_hubs_list_every_measure_of_a_hub(openapi: dict[str, Any]) -> None:
 
 
 def test_alerts_list_every_field_of_an_alert(openapi: dict[str, Any]) -> None:
-    fields = set(Alert.__dataclass_fields__)
-    alert = Alert(**{name: None for name in fields} | {"values_json": "{}", "escalation_step": 0})
+    alert = Alert(
+        id="a",
+        fingerprint="f",
+        rule="hub_overflow",
+        scope="hub",
+        subject="ZTO-HZ01",
+        level="red",
+        state="firing",
+        hub_id="ZTO-HZ01",
+        carrier="ZTO",
+        province="浙江",
+        summary="",
+        summary_en="",
+        values_json="{}",
+        started_at=datetime(2025, 11, 11, tzinfo=UTC),
+    )
     served = set(alert.as_json()) | {"mitigations", "warnings"}
     assert _fields(openapi, "/v1/alerts/{alert_id}") == served
     assert _fields(openapi, "/v1/alerts") == {"alerts", "next_cursor"}
@@ -113,3 +134,51 @@ def test_the_api_keeps_its_openapi_promises(service_factory: object, tmp_path: P
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
     assert service.process is not None
     assert service.process.poll() is None
+
+
+@pytest.mark.integration
+def test_the_read_endpoints_serve_what_they_declare(
+    service_factory: object, tmp_path: Path
+) -> None:
+    """Schemathesis on the GET endpoints only, against a service whose hubs have real state
+    (arrivals and departures posted and consumed), so every served field meets its schema."""
+    service = service_factory(hub_line("ZTO-HZ01", "ZTO") + "\n" + hub_line("YTO-SH01", "YTO"))  # type: ignore[operator]
+    service.start()
+    now_ms = int(time.time() * 1000)
+    events = [
+        {
+            "event_id": f"e{i}",
+            "carrier": "ZTO",
+            "hub_id": "ZTO-HZ01",
+            "ts": now_ms - 60_000 * (i % 20),
+            "kind": "arrival" if i % 3 else "departure",
+            "parcels": 50,
+        }
+        for i in range(120)
+    ]
+    with service.client() as api:
+        assert api.post("/v1/events", json={"events": events}).json()["accepted"] == 120
+        wait_for(
+            lambda: api.get("/v1/network").json()["hubs_reporting"] == 1,
+            what="the posted events in /v1/network",
+        )
+        network = NetworkStatus.model_validate(api.get("/v1/network").json())
+        assert network.arrivals_30m > 0
+    result = subprocess.run(
+        [str(ST), "run", f"{service.url}/openapi.json"]
+        + ["--checks", "not_a_server_error,response_schema_conformance,content_type_conformance"]
+        + ["--header", f"Authorization: Bearer {service.admin_key}"]
+        + ["--include-path-regex", READ_PATHS, "--exclude-method-regex", "^(POST|PUT|DELETE)$"]
+        + ["--exclude-path", "/v1/alerts/stream", "--phases", "examples,fuzzing"]
+        + ["--max-examples", "10", "--generation-deterministic", "--request-timeout", "20"]
+        + ["--workers", "1", "--suppress-health-check", "all"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "NO_COLOR": "1"},
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
+    selected = re.search(r"Selected: (\d+)/", result.stdout)
+    assert selected is not None
+    assert int(selected.group(1)) == 11, result.stdout[-3000:]  # every read endpoint was tried
