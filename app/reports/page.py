@@ -102,7 +102,7 @@ def _hub_rows(hubs: list[HubOfDay]) -> list[list[str]]:
             _n(hub.departures),
             _n(hub.backlog_end),
             _n(hub.backlog_max),
-            f"{hub.utilization_max:.0%}",
+            f"{hub.utilization_max:.1%}",
             LEVEL_NAMES_ZH.get(hub.level_worst, hub.level_worst),
         ]
         for hub in hubs
