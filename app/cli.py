@@ -1,4 +1,4 @@
-"""The ``peakwatch`` command: ``serve``, ``kafka start|stop``, ``simulate``."""
+"""The ``peakwatch`` command: ``serve``, ``kafka start|stop``, ``simulate``, ``report daily``."""
 
 from __future__ import annotations
 
@@ -49,8 +49,15 @@ def _simulate(args: argparse.Namespace) -> int:
     return run_simulate(args)
 
 
+def _report(args: argparse.Namespace) -> int:
+    from app.reports.cli import run_report
+
+    return run_report(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every sub-command."""
+    from app.reports.cli import add_report_arguments
     from simulator.cli import add_simulate_arguments
 
     parser = argparse.ArgumentParser(
@@ -77,6 +84,10 @@ def build_parser() -> argparse.ArgumentParser:
     simulate = commands.add_parser("simulate", help="the Double-11 traffic generator")
     add_simulate_arguments(simulate)
     simulate.set_defaults(run=_simulate)
+
+    report = commands.add_parser("report", help="reports read from the store (一日一报)")
+    add_report_arguments(report)
+    report.set_defaults(run=_report)
     return parser
 
 

@@ -1,24 +1,30 @@
 """The daily report through a running service: events at known times of 11 November 2026 (and
 one late on the 10th) give exact totals, hours, peak hour and hub table; a carrier key reads the
 same report of its own hubs with no competitor's hub or number; bad queries are 422s naming the
-field; the CSV holds the hub table and the printable page renders in Chromium."""
+field; the CSV holds the hub table and the printable page renders in Chromium; and
+``peakwatch report daily`` prints a day from the store."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
+import polars as pl
 import pytest
 from playwright.sync_api import sync_playwright
 
+from alerts.store.db import open_database
+from alerts.store.reports import upsert_hours
+from app.cli import main
+from core.reports import HOUR_SCHEMA
 from tests.support.service import Service, call, hub_line, make_service, wait_for
-
-pytestmark = pytest.mark.integration
 
 T0_MS = 1_794_326_400_000  # 2026-11-11 00:00 Beijing time
 MINUTE_MS, HOUR_MS = 60_000, 3_600_000
@@ -109,6 +115,7 @@ def _report(service: Service, key: str, query: str = "") -> dict[str, Any]:
     return body
 
 
+@pytest.mark.integration
 def test_the_nation_s_day_exact(world: tuple[Service, dict[str, str]]) -> None:
     service, keys = world
     report = _report(service, keys["regulator"])
@@ -138,6 +145,7 @@ def test_the_nation_s_day_exact(world: tuple[Service, dict[str, str]]) -> None:
     assert (report["incidents"], report["mitigations"], report["warnings"]) == ([], [], [])
 
 
+@pytest.mark.integration
 def test_a_province_s_day(world: tuple[Service, dict[str, str]]) -> None:
     service, keys = world
     report = _report(service, keys["regulator"], "&province=江苏")
@@ -147,6 +155,7 @@ def test_a_province_s_day(world: tuple[Service, dict[str, str]]) -> None:
     assert report["peak_hour"] == "09:00"
 
 
+@pytest.mark.integration
 def test_a_carrier_reads_its_own_hubs_and_no_competitor_s_number(
     world: tuple[Service, dict[str, str]],
 ) -> None:
@@ -170,6 +179,7 @@ def test_a_carrier_reads_its_own_hubs_and_no_competitor_s_number(
     assert "ZTO" not in json.dumps(yto)
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize(
     ("query", "field"),
     [("?date=2026-11-31", "date"), ("?date=11/11/2026", "date"), ("", "date")],
@@ -184,6 +194,7 @@ def test_a_bad_date_is_a_422_naming_the_field(
     assert error["loc"] == ["query", field]
 
 
+@pytest.mark.integration
 def test_an_unknown_province_is_a_422(world: tuple[Service, dict[str, str]]) -> None:
     service, keys = world
     response = call(service, keys["regulator"], "GET", DAY + "&province=火星")
@@ -193,6 +204,7 @@ def test_an_unknown_province_is_a_422(world: tuple[Service, dict[str, str]]) -> 
     assert "火星" in error["msg"]
 
 
+@pytest.mark.integration
 def test_the_csv_is_the_hub_table(world: tuple[Service, dict[str, str]]) -> None:
     service, keys = world
     response = call(service, keys["regulator"], "GET", DAY + "&format=csv")
@@ -205,6 +217,7 @@ def test_the_csv_is_the_hub_table(world: tuple[Service, dict[str, str]]) -> None
     assert {r["province"] for r in rows} == {"浙江", "江苏"}
 
 
+@pytest.mark.integration
 def test_the_printable_page_in_chromium(world: tuple[Service, dict[str, str]]) -> None:
     service, keys = world
     page_html = httpx.get(
@@ -237,3 +250,50 @@ def test_the_printable_page_in_chromium(world: tuple[Service, dict[str, str]]) -
             page.screenshot(path=str(ARTIFACTS / "daily-report.png"), full_page=True)
         finally:
             browser.close()
+
+
+def test_the_command_prints_the_stored_day(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'store.db'}"
+    hour = datetime(2026, 11, 11, 1, 0, tzinfo=UTC)  # 09:00 Beijing time
+    rows = pl.DataFrame(
+        [
+            {
+                "hour_start": hour,
+                "hub_id": hub,
+                "carrier": hub.split("-")[0],
+                "province": province,
+                "storage_capacity": 1_000,
+                "arrivals": arrivals,
+                "departures": 10,
+                "backlog_end": 5,
+                "backlog_end_at": hour + timedelta(hours=1),
+                "backlog_max": 7,
+                "level_rank": 1,
+                "silent_max_s": 0.0,
+            }
+            for hub, province, arrivals in (("ZTO-HZ01", "浙江", 1_234), ("YTO-NJ01", "江苏", 66))
+        ],
+        schema=HOUR_SCHEMA,
+    )
+
+    async def store() -> None:
+        db = await open_database(url)
+        async with db.sessionmaker.begin() as session:
+            await upsert_hours(session, rows)
+        await db.close()
+
+    asyncio.run(store())
+    monkeypatch.setenv("PEAKWATCH_DB_URL", url)
+    assert main(["report", "daily", "--date", "2026-11-11"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert (printed["arrivals_total"], printed["peak_hour"]) == (1_300, "09:00")
+    assert main(["report", "daily", "--date", "2026-11-11", "--province", "浙江"]) == 0
+    assert json.loads(capsys.readouterr().out)["arrivals_total"] == 1_234
+    assert main(["report", "daily", "--date", "2026-11-11", "--format", "html"]) == 0
+    assert "<h1>全国邮政快递业务量监测日报</h1>" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as refused:
+        main(["report", "daily", "--date", "11.11"])
+    assert refused.value.code == 2
+    assert "--date: '11.11' is not a date as YYYY-MM-DD" in capsys.readouterr().err
