@@ -19,11 +19,16 @@ import httpx
 import polars as pl
 import pytest
 from playwright.sync_api import sync_playwright
+from polars.testing import assert_frame_equal
 
 from alerts.store.db import open_database
-from alerts.store.reports import upsert_hours
+from alerts.store.reports import hours_between, upsert_hours
 from app.cli import main
+from app.reports.recorder import HourRecorder
+from core.config import RiskConfig
+from core.engine import Engine, StepResult
 from core.reports import HOUR_SCHEMA
+from tests.core import factories
 from tests.support.service import Service, call, hub_line, make_service, wait_for
 
 T0_MS = 1_794_326_400_000  # 2026-11-11 00:00 Beijing time
@@ -297,3 +302,67 @@ def test_the_command_prints_the_stored_day(
         main(["report", "daily", "--date", "11.11"])
     assert refused.value.code == 2
     assert "--date: '11.11' is not a date as YYYY-MM-DD" in capsys.readouterr().err
+
+
+def _replayed(batch_minutes: int, partitions: tuple[int, ...]) -> list[list[StepResult]]:
+    """Runs of steps of an engine fed 130 minutes of two hubs in batches of ``batch_minutes``,
+    holding ``partitions`` (hub A on 0, hub B on 1)."""
+    engine = Engine(
+        factories.registry(
+            factories.hub("ZTO-A"), factories.hub("YTO-B", carrier="YTO", province="江苏")
+        ),
+        RiskConfig(evaluation_step_s=300),  # 5-minute steps: fewer to run, hours still close
+    )
+    rows = []
+    for minute in range(130):
+        rows.append(factories.event("ZTO-A", "arrival", 10, minute + 0.5))
+        rows.append(factories.event("ZTO-A", "departure", 3, minute + 0.5))
+        rows.append(
+            factories.event("YTO-B", "arrival", 4, minute + 0.5, carrier="YTO", partition=1)
+        )
+    frame = factories.events(rows).filter(pl.col("partition").is_in(partitions))
+    runs = []
+    for first in range(0, 130, batch_minutes):
+        minutes = pl.col("ts") < factories.at(first + batch_minutes)
+        batch = frame.filter(minutes, pl.col("ts") >= factories.at(first))
+        engine.ingest(
+            batch.with_row_index("i").drop("index").rename({"i": "index"}), now=factories.at(999)
+        )
+        steps = engine.run_due_steps()
+        if steps:
+            runs.append(steps)
+    return runs
+
+
+async def _recorded(url: str, *replicas: list[list[StepResult]]) -> pl.DataFrame:
+    db = await open_database(url)
+    try:
+        for runs in replicas:
+            recorder = HourRecorder()
+            for steps in runs:
+                await recorder.record(steps, db)
+        async with db.sessionmaker() as session:
+            closed = factories.T0 + timedelta(hours=2)  # hours 12:00 and 13:00 UTC are closed
+            return await hours_between(session, factories.T0, closed)
+    finally:
+        await db.close()
+
+
+def test_a_replay_in_other_batches_and_two_replicas_record_the_same_hours(tmp_path: Path) -> None:
+    one = asyncio.run(_recorded(f"sqlite+aiosqlite:///{tmp_path / 'a.db'}", _replayed(10, (0, 1))))
+    assert one.select("hub_id", "arrivals", "departures").rows() == [
+        ("YTO-B", 240, 0),
+        ("ZTO-A", 600, 180),
+        ("YTO-B", 240, 0),
+        ("ZTO-A", 600, 180),
+    ]
+    assert one["backlog_end"].to_list() == [240, 420, 480, 840]
+    replicas = asyncio.run(
+        _recorded(
+            f"sqlite+aiosqlite:///{tmp_path / 'b.db'}",
+            _replayed(37, (0,)),
+            _replayed(7, (1,)),
+            _replayed(60, (0, 1)),  # and the whole feed once more on top
+        )
+    )
+    assert_frame_equal(replicas, one)
