@@ -17,7 +17,7 @@ from app.reports.model import (
     HubOfDay,
     SilentHub,
 )
-from core.reports import DayFrames, day_bounds, day_change, day_report, merge_hours
+from core.reports import day_bounds, day_change, day_report, merge_hours
 
 
 async def gather(
@@ -89,6 +89,3 @@ def _alert(alert: DayAlert) -> AlertOfDay:
         acked_by=alert.acked_by,
         summary=alert.summary,
     )
-
-
-__all__ = ["DayFrames", "gather"]

@@ -14,15 +14,19 @@ and the upsert makes a second write harmless. Between writes the report reads ``
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import UTC, datetime
 
 import polars as pl
+from sqlalchemy.exc import SQLAlchemyError
 
 from alerts.store.db import Database
 from alerts.store.reports import upsert_hours
 from core.engine import StepResult
 from core.reports import HOUR_MS, HOUR_SCHEMA, count_rows, fold_rows, merge_hours, step_rows
 from core.state import BUCKET_SCHEMA
+
+log = logging.getLogger(__name__)
 
 FLUSH_EVERY_S = 600.0
 """Event time between two writes within an hour (an hour's end always writes)."""
@@ -63,21 +67,38 @@ class HourRecorder:
         return (steps[-1].step - self._written_at).total_seconds() >= self.flush_every_s
 
     async def record(self, steps: list[StepResult], db: Database | None) -> None:
-        """Fold a run of steps in; write the changed rows to ``db`` when due."""
+        """Fold a run of steps in; write the changed rows to ``db`` when due. A failed write
+        is logged and the rows are kept for the next run (alerting goes on regardless)."""
         if not steps:
             return
         due = db is not None and self.due(steps)
-        changed = await asyncio.to_thread(self._fold, steps, due)
-        if db is None or changed is None:
+        rows = await asyncio.to_thread(self._fold, steps, due)
+        if db is None or rows is None:
             return
-        if changed.height:
-            async with db.sessionmaker.begin() as session:
-                await upsert_hours(session, changed)
-        self._written_at = steps[-1].step
+        hashes = rows.hash_rows()
+        changed = rows.filter(~hashes.is_in(self._written.implode()))
+        try:
+            if changed.height:
+                async with db.sessionmaker.begin() as session:
+                    await upsert_hours(session, changed)
+        except (SQLAlchemyError, OSError):
+            log.warning(
+                "daily report: %d hourly rows not stored yet", changed.height, exc_info=True
+            )
+            self.pending = rows  # every hour held until a write succeeds
+            return
+        self._written, self._written_at = hashes, steps[-1].step
+        last = steps[-1]
+        newest = _hour_of(last.step)
+        if int(last.step.timestamp() * 1000) % HOUR_MS == 0:  # its hour closed: all written
+            self.pending, self._buckets = rows.clear(), {}
+        else:  # keep the open hour: its next steps fold into these rows
+            start = datetime.fromtimestamp(newest / 1000, UTC)
+            self.pending = rows.filter(pl.col("hour_start") == start)
+            self._buckets = {newest: last.buckets}
 
     def _fold(self, steps: list[StepResult], count: bool) -> pl.DataFrame | None:
-        """Fold the steps into ``pending``; when ``count``: the rows changed since the last
-        write (counted), and ``pending`` keeps only the hour still open."""
+        """Fold the steps into ``pending``; when ``count``: every row held, counted."""
         last = steps[-1]
         owned = last.hubs_by_partition["hub_id"].implode()
         for step in steps:
@@ -86,19 +107,10 @@ class HourRecorder:
             self.pending = fold_rows(self.pending, step_rows(states))
         if not count:
             return None
-        newest = _hour_of(last.step)
-        self._buckets[newest - HOUR_MS] = last.buckets  # the hour before again: late events
+        self._buckets[_hour_of(last.step) - HOUR_MS] = last.buckets  # again: late events
         hubs = last.hub_states.filter(pl.col("hub_id").is_in(owned))
         counts = count_rows(_minutes(self._buckets), hubs)
-        rows = merge_hours(pl.concat([self.pending, counts]))
-        hashes = rows.hash_rows()
-        changed = rows.filter(~hashes.is_in(self._written.implode()))
-        self._written = hashes
-        open_hour = int(last.step.timestamp() * 1000) % HOUR_MS != 0
-        keep = pl.col("hour_start") == datetime.fromtimestamp(newest / 1000, UTC)
-        self.pending = rows.filter(keep) if open_hour else rows.clear()
-        self._buckets = {newest: last.buckets} if open_hour else {}
-        return changed
+        return merge_hours(pl.concat([self.pending, counts]))
 
     def live_rows(self, buckets: pl.DataFrame | None) -> pl.DataFrame:
         """The rows held now, counted from ``buckets`` (the last step's), for a report read
