@@ -3,12 +3,19 @@ the change), the rows this process has not written yet, and the alerts of the da
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 
 import polars as pl
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from alerts.measures_out import MitigationOut, WarningOut
 from alerts.store.db import Database
+from alerts.store.incidents import list_incidents
+from alerts.store.mitigations import list_mitigations
 from alerts.store.reports import DayAlert, alerts_between, hours_between
+from alerts.store.warnings import list_warnings
+from app.api.models.incidents import IncidentOut, incident_out
 from app.reports.model import (
     AlertOfDay,
     DailyReport,
@@ -38,6 +45,7 @@ async def gather(
             session, start - timedelta(days=1), end, province=province, carrier=carrier
         )
         alerts = await alerts_between(session, start, end, province=province, carrier=carrier)
+        context = await _context(session, start, end, province=province, carrier=carrier)
     if pending is not None and pending.height:
         if province is not None:
             pending = pending.filter(pl.col("province") == province)
@@ -59,13 +67,53 @@ async def gather(
         hourly=[HourOut.model_validate(row) for row in today.hourly.to_dicts()],
         levels_worst=today.levels_worst,
         alerts=[_alert(alert) for alert in alerts],
-        incidents=[],
-        mitigations=[],
-        warnings=[],
+        incidents=context.incidents,
+        mitigations=context.mitigations
+        if province is None
+        else [m for m in context.mitigations if m.hub_id in set(rows["hub_id"].to_list())],
+        warnings=context.warnings,
         silent_hubs=[SilentHub.model_validate(row) for row in today.silent.to_dicts()],
         hubs=_hubs(today.hubs),
         closest_to_overflow=_hubs(today.closest),
         previous_day=None if change is None else DayChangeOut.model_validate(change.__dict__),
+    )
+
+
+@dataclass(frozen=True)
+class _Context:
+    incidents: list[IncidentOut]
+    mitigations: list[MitigationOut]  # of the reader's carrier; narrowed to the report's hubs
+    warnings: list[WarningOut]
+
+
+async def _context(
+    session: AsyncSession,
+    start: datetime,
+    end: datetime,
+    *,
+    province: str | None,
+    carrier: str | None,
+) -> _Context:
+    """The incidents open, the measures in force and the warnings valid at some time of the
+    day; a carrier's reader gets its own hubs' incidents and measures (warnings are public)."""
+    incidents = [
+        incident
+        for incident in await list_incidents(session, carrier=carrier, limit=1000)
+        if incident.opened_at < end
+        and (incident.resolved_at is None or incident.resolved_at >= start)
+        and (province is None or incident.province == province)
+    ]
+    measures = await list_mitigations(session, carrier=carrier, since=start, until=end)
+    warnings = [
+        warning
+        for warning in await list_warnings(session, province=province, limit=1000)
+        if warning.valid_from < end and warning.valid_to > start
+    ]
+    wall_now = datetime.now(UTC)
+    return _Context(
+        incidents=[incident_out(i, wall_now) for i in reversed(incidents)],
+        mitigations=[MitigationOut.of(m) for m in reversed(measures)],
+        warnings=[WarningOut.of(w) for w in reversed(warnings)],
     )
 
 

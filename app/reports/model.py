@@ -7,6 +7,9 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, Field
 
+from alerts.measures_out import MitigationOut, WarningOut
+from app.api.models.incidents import IncidentOut
+
 
 class HourOut(BaseModel):
     """One hour of the day, Beijing time."""
@@ -55,13 +58,6 @@ class SilentHub(BaseModel):
     silent_s: float
 
 
-class ReportItem(BaseModel):
-    """An incident, a mitigation or a warning of the day."""
-
-    # filled by issue 14 parts 2-5
-    id: str
-
-
 class DayChangeOut(BaseModel):
     """The day before, where the store holds it, and the change against it in per cent."""
 
@@ -86,9 +82,9 @@ class DailyReport(BaseModel):
     hourly: list[HourOut]
     levels_worst: dict[str, int] = Field(description="hubs per worst level of the day")
     alerts: list[AlertOfDay]
-    incidents: list[ReportItem]
-    mitigations: list[ReportItem]
-    warnings: list[ReportItem]
+    incidents: list[IncidentOut] = Field(description="incidents open at some time of the day")
+    mitigations: list[MitigationOut] = Field(description="couriers' measures in force that day")
+    warnings: list[WarningOut] = Field(description="external warnings valid that day")
     silent_hubs: list[SilentHub]
     hubs: list[HubOfDay]
     closest_to_overflow: list[HubOfDay]

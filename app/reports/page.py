@@ -9,6 +9,7 @@ from datetime import datetime
 from html import escape
 
 from alerts.texts import rule_name
+from app.api.models.incidents import ReportOut as IncidentReportOut
 from app.reports.charts import hourly_curve, level_bars
 from app.reports.model import DailyReport, HubOfDay
 from core.levels import LEVEL_NAMES_ZH
@@ -19,6 +20,7 @@ body{font-family:"Noto Sans CJK SC","Source Han Sans SC","Microsoft YaHei",sans-
  margin:24px auto;max-width:860px;color:#1f1f1f;font-size:14px;line-height:1.6}
 h1{text-align:center;font-size:24px;margin:0 0 4px}
 .sub{text-align:center;color:#595959;margin:0 0 16px}
+h3{font-size:15px;margin:12px 0 6px}
 h2{font-size:17px;border-left:4px solid #c00;padding-left:8px;margin:22px 0 8px}
 table{border-collapse:collapse;width:100%;font-size:13px}
 th,td{border:1px solid #bfbfbf;padding:3px 6px;text-align:left}
@@ -122,6 +124,62 @@ HUB_HEAD = [
 ]
 
 
+REPORT_KINDS_ZH = {"first": "首报", "follow_up": "续报", "final": "终报"}
+INCIDENT_STATES_ZH = {"open": "处置中", "resolved": "已解除（待终报）", "closed": "已结案"}
+
+
+def _reports_line(reports: list[IncidentReportOut]) -> str:
+    parts = []
+    for r in reports:
+        done = f"{_time(r.submitted_at)}报送" if r.submitted_at else f"限{_time(r.due_at)}前报送"
+        late = "，已超时" if r.overdue else ""
+        parts.append(f"{REPORT_KINDS_ZH.get(r.kind, r.kind)}（{done}{late}）")
+    return "；".join(parts) or "—"
+
+
+def _context_sections(report: DailyReport) -> list[str]:
+    """(一) incidents with their reports, (二) couriers' measures, (三) warnings in force."""
+    incidents = [
+        [
+            _time(i.opened_at),
+            rule_name(i.rule, "zh"),
+            i.subject,
+            LEVEL_NAMES_ZH.get(i.level, i.level),
+            INCIDENT_STATES_ZH.get(i.state, i.state),
+            _reports_line(i.reports),
+        ]
+        for i in report.incidents
+    ]
+    measures = [
+        [
+            m.hub_id,
+            m.carrier,
+            m.kind_zh,
+            f"{_time(m.starts_at)}–{_time(m.ended_at or m.planned_end_at)}",
+            m.expected_effect or "—",
+            m.effect.summary if m.effect is not None else "实施中",
+        ]
+        for m in report.mitigations
+    ]
+    warnings = [
+        [
+            w.province + (f"{w.city}" if w.city else ""),
+            f"{w.kind_zh}{w.colour_zh}预警",
+            f"{_time(w.valid_from)}–{_time(w.valid_to)}",
+            w.source,
+        ]
+        for w in report.warnings
+    ]
+    return [
+        "<h3>（一）突发事件信息报告</h3>",
+        _table(["发生时间", "事件", "对象", "等级", "状态", "报告"], incidents, set()),
+        "<h3>（二）企业应对措施</h3>",
+        _table(["节点", "企业", "措施", "起止", "预期效果", "实施效果"], measures, set()),
+        "<h3>（三）预警天气及外部预警</h3>",
+        _table(["地区", "预警", "有效期", "发布单位"], warnings, set()),
+    ]
+
+
 def render_html(report: DailyReport) -> str:
     """The whole page."""
     day = report.date
@@ -160,7 +218,7 @@ def render_html(report: DailyReport) -> str:
         "<h2>六、数据中断节点</h2>",
         _table(["节点", "最长中断"], silent, set()),
         "<h2>七、突发事件、企业应对措施与预警天气</h2>",
-        '<p class="none">（无）</p>',
+        *_context_sections(report),
         "<h2>八、分节点明细</h2>",
         _table(HUB_HEAD, _hub_rows(report.hubs), {3, 4, 5, 6, 7}),
     ]

@@ -100,6 +100,7 @@ def world(
             response = call(service, service.admin_key, "POST", "/v1/api-keys", {"role": role})
             assert response.status_code == 201, response.text
             keys[role] = response.json()["key"]
+        _declare_the_day(service, keys)
         posted = call(service, service.admin_key, "POST", "/v1/events", {"events": EVENTS})
         assert posted.json()["accepted"] == len(EVENTS), posted.text
         wait_for(
@@ -111,6 +112,38 @@ def world(
         yield service, keys
     finally:
         service.kill()
+
+
+WARNING = {
+    "kind": "blizzard",
+    "colour": "orange",
+    "province": "浙江",
+    "valid_from": "2026-11-11T06:00:00+08:00",
+    "valid_to": "2026-11-12T06:00:00+08:00",
+    "source": "浙江省气象台",
+    "text": "浙北地区有暴雪",
+}
+
+
+def _measure(hub_id: str) -> dict[str, Any]:
+    return {
+        "hub_id": hub_id,
+        "kind": "extra_trucks",
+        "starts_at": "2026-11-11T09:00:00+08:00",
+        "planned_end_at": "2026-11-11T18:00:00+08:00",
+        "expected_effect": "出港能力提升三成",
+    }
+
+
+def _declare_the_day(service: Service, keys: dict[str, str]) -> None:
+    """A warning over 浙江 and one measure per carrier, stored before the events."""
+    answers = [
+        call(service, keys["regulator"], "POST", "/v1/warnings", WARNING),
+        call(service, keys["carrier:ZTO"], "POST", "/v1/mitigations", _measure("ZTO-HZ01")),
+        call(service, keys["carrier:YTO"], "POST", "/v1/mitigations", _measure("YTO-HZ01")),
+    ]
+    for answer in answers:
+        assert answer.status_code == 201, answer.text
 
 
 def _report(service: Service, key: str, query: str = "") -> dict[str, Any]:
@@ -147,7 +180,11 @@ def test_the_nation_s_day_exact(world: tuple[Service, dict[str, str]]) -> None:
     silent = {s["hub_id"] for s in report["silent_hubs"]}
     assert {"YTO-HZ01", "ZTO-NJ01"} <= silent  # silent overnight, and 08:30–09:05
     assert report["previous_day"]["arrivals_total"] == 5  # YTO's parcels at 23:59:30
-    assert (report["incidents"], report["mitigations"], report["warnings"]) == ([], [], [])
+    # the network-wide rules open incidents of their own (two of three hubs silent overnight)
+    assert "network" in {i["scope"] for i in report["incidents"]}
+    assert all(i["reports"][0]["kind"] == "first" for i in report["incidents"])
+    assert sorted(m["hub_id"] for m in report["mitigations"]) == ["YTO-HZ01", "ZTO-HZ01"]
+    assert [(w["kind_zh"], w["province"]) for w in report["warnings"]] == [("暴雪", "浙江")]
 
 
 @pytest.mark.integration
@@ -157,6 +194,7 @@ def test_a_province_s_day(world: tuple[Service, dict[str, str]]) -> None:
     assert report["province"] == "江苏"
     assert (report["arrivals_total"], report["departures_total"]) == (2_010, 800)
     assert [h["hub_id"] for h in report["hubs"]] == ["ZTO-NJ01"]
+    assert (report["mitigations"], report["warnings"]) == ([], [])  # both are in 浙江
     assert report["peak_hour"] == "09:00"
 
 
@@ -170,6 +208,9 @@ def test_a_carrier_reads_its_own_hubs_and_no_competitor_s_number(
     assert (zto["arrivals_total"], zto["departures_total"]) == (6_010, 4_800)
     assert zto["backlog_at_end"] == 950 + 1_210
     assert {h["hub_id"] for h in zto["hubs"]} == {"ZTO-HZ01", "ZTO-NJ01"}
+    assert [m["hub_id"] for m in zto["mitigations"]] == ["ZTO-HZ01"]
+    assert len(zto["warnings"]) == 1  # warnings are public
+    assert all(i["scope"] == "hub" for i in zto["incidents"])  # no network incident for a carrier
     assert all(a["subject"].startswith("ZTO-") for a in zto["alerts"])
     assert "YTO" not in json.dumps(zto)
     assert zto["previous_day"]["arrivals_total"] == 0  # the 10th's parcels were YTO's
@@ -248,7 +289,14 @@ def test_the_printable_page_in_chromium(world: tuple[Service, dict[str, str]]) -
             assert page.locator("svg.chart").count() == 2
             assert page.locator("svg.chart polyline").count() == 2  # 进港 and 出港
             body = page.locator("body").inner_text()
-            for words in ("2026年11月11日", "峰值时段", "24时积压", "进港量较前一日增长"):
+            for words in (
+                "2026年11月11日",
+                "峰值时段",
+                "24时积压",
+                "进港量较前一日增长",
+                "加开班车",
+                "暴雪橙色预警",
+            ):
                 assert words in body
             assert "ZTO-HZ01" in page.locator("table").first.inner_text()  # the alerts table
             ARTIFACTS.mkdir(exist_ok=True)

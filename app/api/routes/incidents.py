@@ -14,11 +14,12 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from alerts.duty import BEIJING
-from alerts.incidents import IncidentState, ReportKind
+from alerts.incidents import ReportKind
 from alerts.store.db import Database
 from alerts.store.incidents import Incident, Report, get_incident, list_incidents, submit_report
 from alerts.texts import level_name, rule_name
 from app.api.deps import Principal, PrincipalDep, require_roles
+from app.api.models.incidents import IncidentOut, incident_out
 from app.api.problems import problems
 
 router = APIRouter(prefix="/v1", tags=["incidents"])
@@ -40,46 +41,6 @@ def _database(request: Request) -> Database:
 
 
 DatabaseDep = Annotated[Database, Depends(_database)]
-
-
-class ReportOut(BaseModel):
-    """One report of an incident: the draft the service wrote and what was submitted."""
-
-    id: int
-    kind: ReportKind = Field(description="first 首报 | follow_up 续报 | final 终报")
-    at: datetime = Field(description="the transition it reports (event time)")
-    due_at: datetime = Field(description="deadline (wall clock)")
-    overdue: bool = Field(description="past due_at and not submitted")
-    level: str
-    draft_text: str = Field(description="Chinese draft, as to a superior")
-    draft_text_en: str
-    draft_fields: dict[str, Any] = Field(
-        description="when, where, carrier and hub, values, effect, measures, handler"
-    )
-    text: str | None = Field(description="the submitted text (null until submitted)")
-    fields: dict[str, Any] | None
-    submitted_at: datetime | None
-    submitted_by: str | None
-    escalated_at: datetime | None = Field(description="when the overdue report was escalated")
-    escalated_to: dict[str, Any] | None = Field(description="the leader on call it went to")
-
-
-class IncidentOut(BaseModel):
-    """An incident and its reports, oldest first."""
-
-    id: str
-    alert_id: str
-    opened_at: datetime = Field(description="the step the alert reached the opening level")
-    scope: str
-    subject: str
-    rule: str
-    level: str
-    state: IncidentState = Field(description="open | resolved (final report due) | closed")
-    carrier: str | None
-    province: str | None
-    hub_id: str | None
-    resolved_at: datetime | None
-    reports: list[ReportOut]
 
 
 class IncidentList(BaseModel):
@@ -120,20 +81,6 @@ class IncidentHistory(BaseModel):
     entries: list[HistoryEntry]
 
 
-def _report_out(report: Report, wall_now: datetime) -> ReportOut:
-    overdue = report.submitted_at is None and wall_now >= report.due_at
-    return ReportOut(overdue=overdue, **{k: getattr(report, k) for k in _REPORT_FIELDS})
-
-
-_REPORT_FIELDS = [name for name in ReportOut.model_fields if name != "overdue"]
-
-
-def _incident_out(incident: Incident, wall_now: datetime) -> IncidentOut:
-    reports = [_report_out(r, wall_now) for r in incident.reports]
-    names = [name for name in IncidentOut.model_fields if name != "reports"]
-    return IncidentOut(reports=reports, **{name: getattr(incident, name) for name in names})
-
-
 async def _visible(db: Database, incident_id: str, principal: Principal) -> Incident:
     async with db.sessionmaker() as session:
         incident = await get_incident(session, incident_id)
@@ -162,7 +109,7 @@ async def get_incidents(
     async with db.sessionmaker() as session:
         found = await list_incidents(session, carrier=carrier, states=_STATES[state], limit=limit)
     wall_now = datetime.now(UTC)
-    return IncidentList(incidents=[_incident_out(i, wall_now) for i in found])
+    return IncidentList(incidents=[incident_out(i, wall_now) for i in found])
 
 
 @router.get(
@@ -175,7 +122,7 @@ async def get_one_incident(
 ) -> IncidentOut:
     """One incident with its reports."""
     incident = await _visible(db, incident_id, principal)
-    return _incident_out(incident, datetime.now(UTC))
+    return incident_out(incident, datetime.now(UTC))
 
 
 @router.post(
@@ -207,7 +154,7 @@ async def post_report(
             by=principal.name,
             wall_now=wall_now,
         )
-    return _incident_out(await _visible(db, incident_id, principal), wall_now)
+    return incident_out(await _visible(db, incident_id, principal), wall_now)
 
 
 def _chosen(incident: Incident, body: ReportSubmission) -> Report:
