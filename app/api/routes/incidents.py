@@ -20,7 +20,7 @@ from alerts.store.incidents import Incident, Report, get_incident, list_incident
 from alerts.texts import level_name, rule_name
 from app.api.deps import Principal, PrincipalDep, require_roles
 from app.api.models.incidents import IncidentOut, incident_out
-from app.api.problems import problems
+from app.api.problems import field_error, problems
 
 router = APIRouter(prefix="/v1", tags=["incidents"])
 
@@ -128,9 +128,7 @@ async def get_one_incident(
 @router.post(
     "/incidents/{incident_id}/reports",
     response_model=IncidentOut,
-    responses=problems(
-        403, 404, 409, 422, s409="that report is already submitted, or none is waiting"
-    ),
+    responses=problems(403, 404, 409, s409="that report is already submitted, or none is waiting"),
 )
 async def post_report(
     incident_id: str, body: ReportSubmission, principal: ReporterDep, db: DatabaseDep
@@ -141,9 +139,7 @@ async def post_report(
     unknown = sorted(set(body.fields) - set(report.draft_fields))
     if unknown:
         known = ", ".join(sorted(report.draft_fields))
-        raise HTTPException(
-            status_code=422, detail=f"fields.{unknown[0]}: not a report field (known: {known})"
-        )
+        raise field_error("body", f"fields.{unknown[0]}", f"not a report field (known: {known})")
     wall_now = datetime.now(UTC)
     async with db.sessionmaker.begin() as session:
         await submit_report(

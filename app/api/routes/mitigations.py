@@ -44,7 +44,7 @@ from alerts.store.mitigations import (
 )
 from alerts.store.warnings import warnings_for_provinces
 from app.api.deps import Principal, PrincipalDep, require_roles
-from app.api.problems import problems
+from app.api.problems import field_error, problems
 from app.api.routes.hubs import DatabaseDep
 from app.runtime import Runtime, RuntimeDep
 from core.engine import hub_series
@@ -70,11 +70,11 @@ def _utc(moment: datetime) -> datetime:
     return value
 
 
-def _utc_or_422(moment: datetime, field: str) -> datetime:
+def _utc_or_422(moment: datetime, field: str, where: str = "body") -> datetime:
     try:
         return _utc(moment)
     except ValueError as error:
-        raise HTTPException(status_code=422, detail=f"{field}: {error}") from error
+        raise field_error(where, field, str(error)) from error
 
 
 class MitigationIn(BaseModel):
@@ -157,7 +157,6 @@ def _own_carrier(principal: Principal) -> str | None:
             s403="not a carrier or admin key",
             s404="hub_id: not one of the carrier's hubs (whether or not it exists)",
         ),
-        422: {"description": "a field breaks its rule (named); an admin's unknown hub_id"},
     },
 )
 async def declare_mitigation(
@@ -170,7 +169,7 @@ async def declare_mitigation(
         # the same answer for a competitor's hub as for none: nothing about it is revealed
         raise HTTPException(status_code=404, detail=f"hub_id: no hub {body.hub_id} of yours")
     if hub is None:
-        raise HTTPException(status_code=422, detail=f"hub_id: no hub {body.hub_id}")
+        raise field_error("body", "hub_id", f"no hub {body.hub_id}")
     new = NewMitigation(
         hub_id=body.hub_id,
         carrier=hub["carrier"],
@@ -196,9 +195,9 @@ async def read_mitigations(
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> list[MitigationOut]:
     """Measures, newest first. A carrier key reads its own carrier's only."""
-    moment = None if active_at is None else _utc_or_422(active_at, "active_at")
+    moment = None if active_at is None else _utc_or_422(active_at, "active_at", "query")
     if any("\x00" in hub for hub in hub_id or ()):
-        raise HTTPException(status_code=422, detail="hub_id: must not contain NUL characters")
+        raise field_error("query", "hub_id", "must not contain NUL characters")
     async with database.sessionmaker() as session:
         found = await list_mitigations(
             session,
@@ -246,7 +245,6 @@ def _state_samples(runtime: Runtime, hub_id: str, storage_capacity: int) -> list
     response_model=MitigationOut,
     responses={
         **problems(404, 409, s404="no such measure (or not yours)", s409="already ended"),
-        422: {"description": "ended_at before the start, or a malformed body"},
     },
 )
 async def end_measure(
@@ -268,7 +266,7 @@ async def end_measure(
         if found.ended_at is not None:
             raise HTTPException(status_code=409, detail=f"measure {mitigation_id} already ended")
         if ended_at <= found.starts_at:
-            raise HTTPException(status_code=422, detail="ended_at: must be after starts_at")
+            raise field_error("body", "ended_at", "must be after starts_at")
         hub = _hub(runtime, found.hub_id)
         samples = await hub_samples(
             session, found.hub_id, since=found.starts_at - LOOKBACK, until=ended_at

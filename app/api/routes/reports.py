@@ -12,11 +12,10 @@ from typing import Annotated, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Query
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 
 from app.api.deps import PrincipalDep
-from app.api.problems import problems
+from app.api.problems import field_error, problems
 from app.api.routes.hubs import DatabaseDep
 from app.reports.daily import gather
 from app.reports.model import DailyReport
@@ -26,17 +25,11 @@ from app.runtime import RuntimeDep
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
 
 
-def _refuse(field: str, message: str) -> RequestValidationError:
-    return RequestValidationError(
-        [{"loc": ("query", field), "msg": message, "type": "value_error"}]
-    )
-
-
 @router.get(
     "/daily",
     response_model=DailyReport,
     responses={
-        **problems(401, 422),
+        **problems(401),
         200: {"content": {"text/html": {}, "text/csv": {}}},
     },
 )
@@ -50,7 +43,7 @@ async def daily_report(
 ) -> DailyReport | Response:
     """The report of ``date`` for the nation or one province, in event time."""
     if province is not None and province not in set(runtime.registry["province"].to_list()):
-        raise _refuse("province", f"no registered hub is in province {province!r}")
+        raise field_error("query", "province", f"no registered hub is in province {province!r}")
     carrier = principal.carrier if principal.role == "carrier" else None
     report = await gather(
         database,
