@@ -116,7 +116,7 @@ class Renderer:
             f"- **{text('subject', lang)}**: {alert.scope} {alert.subject}{_labels_suffix(alert)}",
             f"- **{text('summary', lang)}**: {alert.summary if lang == 'zh' else alert.summary_en}",
         ]
-        numbers = format_values(alert.values(), lang)
+        numbers = format_values(alert.values(), lang, rule=alert.rule)
         if numbers:
             lines.append(f"- **{text('numbers', lang)}**: {numbers}")
         lines.append(f"- **{text('started', lang)}**: {local_time(alert.started_at)} (UTC+8)")

@@ -1,17 +1,18 @@
 """The words of alert messages, in Chinese and English, and how numbers are written.
 
-Kept apart from ``render.py`` so a translator edits one table, not the layout code.
+Kept apart from ``render.py`` so a translator edits one table, not the layout code. Rule and
+level names, value labels and units are ``core.vocabulary``'s: nothing here names them again.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any
 
 from alerts.notify.base import NotificationItem
-from core.levels import LEVEL_NAMES_ZH, LEVEL_RANK
-
-Lang = Literal["zh", "en"]
+from core import vocabulary
+from core.levels import LEVEL_RANK
+from core.vocabulary import Lang
 
 _TEXTS: dict[str, dict[str, str]] = {
     "zh": {
@@ -67,22 +68,6 @@ _KINDS: dict[str, dict[str, str]] = {
     },
 }
 
-_RULES: dict[str, tuple[str, str]] = {
-    "hub_overflow": ("爆仓风险", "Hub overflow risk"),
-    "hub_sorting_saturation": ("分拣饱和", "Sorting saturation"),
-    "hub_silent": ("数据中断", "Hub silent"),
-    "province_congestion": ("省内拥堵", "Province congestion"),
-    "network_paralysis": ("全网瘫痪风险", "Network paralysis risk"),
-    "network_data_outage": ("全网数据中断", "Network data outage"),
-}
-
-_LEVELS_EN = {
-    "blue": "Blue (IV)",
-    "yellow": "Yellow (III)",
-    "orange": "Orange (II)",
-    "red": "Red (I)",
-}
-
 LEVEL_EMOJI: dict[str, str] = {
     "unknown": "⬜",
     "none": "🟩",
@@ -92,24 +77,6 @@ LEVEL_EMOJI: dict[str, str] = {
     "red": "🟥",
 }
 
-_VALUE_NAMES: dict[str, tuple[str, str]] = {
-    "utilization": ("利用率", "utilisation"),
-    "utilization_ratio": ("利用率", "utilisation"),
-    "backlog": ("积压", "backlog"),
-    "backlog_parcels": ("积压", "backlog"),
-    "storage_capacity": ("库容", "storage capacity"),
-    "time_to_overflow_s": ("预计爆仓", "time to overflow"),
-    "arrival_rate_per_min": ("到件速率", "arrivals"),
-    "departure_rate_per_min": ("发件速率", "departures"),
-    "sort_capacity_per_min": ("分拣能力", "sorting capacity"),
-    "silent_s": ("中断时长", "silent for"),
-    "orange_capacity_ratio": ("橙色以上库容占比", "capacity share at orange+"),
-    "key_nodes_orange_capacity_ratio": ("重点节点橙色以上占比", "key nodes at orange+"),
-    "key_nodes_silent_ratio": ("重点节点中断占比", "key nodes silent"),
-    "departure_arrival_ratio": ("发到比", "departures/arrivals"),
-}
-MAX_VALUES_SHOWN = 8
-
 
 def text(key: str, lang: Lang) -> str:
     """A fixed phrase of the message layout."""
@@ -118,13 +85,12 @@ def text(key: str, lang: Lang) -> str:
 
 def level_name(level: str, lang: Lang) -> str:
     """``橙色(II级)`` / ``Orange (II)``."""
-    return LEVEL_NAMES_ZH.get(level, level) if lang == "zh" else _LEVELS_EN.get(level, level)
+    return vocabulary.level_name(level, lang)
 
 
 def rule_name(rule: str, lang: Lang) -> str:
     """``爆仓风险`` / ``Hub overflow risk``; unknown rules as their id."""
-    names = _RULES.get(rule)
-    return rule if names is None else names[0 if lang == "zh" else 1]
+    return vocabulary.rule_name(rule, lang)
 
 
 def kind_label(item: NotificationItem, lang: Lang) -> str:
@@ -142,38 +108,10 @@ def kind_label(item: NotificationItem, lang: Lang) -> str:
 
 def format_duration(seconds: float, lang: Lang) -> str:
     """``2 小时 5 分钟`` / ``2 h 5 min``, rounded to the minute (at least 1)."""
-    hours, minutes = divmod(max(1, round(seconds / 60)), 60)
-    zh = lang == "zh"
-    parts = [f"{hours} 小时" if zh else f"{hours} h"] if hours else []
-    if minutes or not hours:
-        parts.append(f"{minutes} 分钟" if zh else f"{minutes} min")
-    return " ".join(parts)
+    return vocabulary.format_duration(max(60.0, seconds), lang)
 
 
-def format_values(values: Mapping[str, Any], lang: Lang) -> str:
-    """``利用率 93.0% · 积压 12,345 · 预计爆仓 42 分钟`` (at most eight numbers)."""
-    parts = []
-    for key, value in list(values.items())[:MAX_VALUES_SHOWN]:
-        names = _VALUE_NAMES.get(key)
-        name = key if names is None else names[0 if lang == "zh" else 1]
-        parts.append(f"{name} {format_value(key, value, lang)}")
-    return " · ".join(parts)
-
-
-def format_value(key: str, value: Any, lang: Lang) -> str:
-    """One number, in the unit its key names (``_ratio``/utilisation → %, ``_s`` → minutes)."""
-    if value is None:
-        return "—"
-    if isinstance(value, bool):
-        return ("是" if value else "否") if lang == "zh" else ("yes" if value else "no")
-    if not isinstance(value, int | float):
-        return str(value)
-    if key.endswith("_ratio") or key == "utilization":
-        return f"{value * 100:.1f}%"
-    if key.endswith("_s"):
-        if abs(value) >= 60:
-            return f"{value / 60:.0f} 分钟" if lang == "zh" else f"{value / 60:.0f} min"
-        return f"{value:.0f} 秒" if lang == "zh" else f"{value:.0f} s"
-    if key.endswith("_per_min"):
-        return f"{value:,.0f}/分钟" if lang == "zh" else f"{value:,.0f}/min"
-    return f"{value:,}" if isinstance(value, int) else f"{value:,.2f}"
+def format_values(values: Mapping[str, Any], lang: Lang, *, rule: str = "") -> str:
+    """``中断时长 25 分钟 · 积压 3,000 件 · …``: the numbers that explain ``rule``, in its order,
+    each with its label and unit (``core.vocabulary``); a key it does not know is not shown."""
+    return " · ".join(vocabulary.format_values(rule, values, lang))

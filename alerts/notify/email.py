@@ -49,7 +49,7 @@ def html_body(notification: Notification, renderer: Renderer) -> str:
             f"{LEVEL_EMOJI[alert.level]} {html.escape(kind_label(item, lang))}",
             html.escape(f"{rule_name(alert.rule, lang)} · {alert.subject}"),
             html.escape(summary),
-            html.escape(format_values(alert.values(), lang)),
+            html.escape(format_values(alert.values(), lang, rule=alert.rule)),
             _link(renderer.links.dashboard(alert), text("dashboard", lang))
             + " · "
             + _link(renderer.links.ack(alert), text("ack", lang)),

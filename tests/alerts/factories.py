@@ -23,6 +23,21 @@ T0 = datetime(2025, 11, 11, 12, 0, tzinfo=UTC)
 WALL0 = datetime(2025, 11, 11, 12, 0, 5, tzinfo=UTC)
 
 
+HUB_VALUES: dict[str, Any] = {
+    "backlog": 455_000,
+    "storage_capacity": 500_000,
+    "utilization": 0.91,
+    "arrival_rate_per_min": 2_400.0,
+    "departure_rate_per_min": 1_500.0,
+    "net_inflow_per_min": 900.0,
+    "in_transit_parcels": 12_000,
+    "time_to_overflow_s": 2_880.0,
+    "sort_capacity_per_hour": 150_000,
+    "silent_for_s": 0.0,
+}
+"""The ``values`` of a hub signal, with the keys ``core.summaries.hub_values`` writes."""
+
+
 def row(
     subject: str = "ZTO-HZ-01",
     level: str = "orange",
@@ -35,7 +50,7 @@ def row(
     at: datetime = T0,
 ) -> dict[str, Any]:
     """One signal row as the core emits it."""
-    numbers = values if values is not None else {"utilization": 0.91, "time_to_overflow_s": 2880}
+    numbers = values if values is not None else dict(HUB_VALUES)
     return {
         "rule": rule,
         "scope": scope,

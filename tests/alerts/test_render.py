@@ -3,16 +3,19 @@ dashboard and acknowledge links; digests cut to a robot's size limit without los
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 from alerts.notify.base import Notification
 from alerts.render import ack_token, ack_token_valid
-from tests.alerts.factories import LINKS, alert, item, renderer, single
+from tests.alerts.factories import HUB_VALUES, LINKS, alert, item, renderer, single
 
 RED = alert(
     "ZTO-HZ-01",
     "red",
-    values_json='{"utilization": 1.02, "time_to_overflow_s": 0, "backlog_parcels": 510000}',
+    values_json=json.dumps(
+        {**HUB_VALUES, "utilization": 1.02, "time_to_overflow_s": 0, "backlog": 510_000}
+    ),
 )
 
 
@@ -21,7 +24,9 @@ def test_chinese_single_message_has_everything_on_call_needs() -> None:
     assert "【红色(I级)】触发 · 爆仓风险 · ZTO-HZ-01" in text
     assert '<font color="#f5222d">' in text  # red, from core.levels
     assert "利用率 102.0%" in text
-    assert "积压 510,000" in text
+    assert "积压 510,000 件" in text
+    assert "库容 500,000 件" in text
+    assert "净流入 900 件/分钟" in text
     assert "预计爆仓 0 秒" in text
     assert "(UTC+8)" in text
     assert "2025-11-11 20:00:00" in text
@@ -33,6 +38,7 @@ def test_english_on_request() -> None:
     text = renderer("en").markdown(single(item(1, RED)), flavour="plain", max_bytes=20_000)
     assert "【Red (I)】FIRING · Hub overflow risk · ZTO-HZ-01" in text
     assert "utilisation 102.0%" in text
+    assert "backlog 510,000 parcels" in text
     assert "ZTO-HZ-01 at 91% of capacity" in text
     assert "[Acknowledge](" in text
 
