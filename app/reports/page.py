@@ -71,7 +71,7 @@ def _summary(report: DailyReport) -> str:
     change = report.previous_day
     if change is not None and change.arrivals_change_pct is not None:
         text += f"进港量较前一日{'增长' if change.arrivals_change_pct >= 0 else '下降'}"
-        text += f" {abs(change.arrivals_change_pct):.1f}%。"
+        text += f" {abs(change.arrivals_change_pct):,.1f}%。"
     red = report.levels_worst.get("red", 0)
     orange = report.levels_worst.get("orange", 0)
     text += f"日内达到红色预警的节点 {red} 个、橙色 {orange} 个，预警 {len(report.alerts)} 条。"

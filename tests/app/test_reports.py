@@ -414,3 +414,46 @@ def test_a_replay_in_other_batches_and_two_replicas_record_the_same_hours(tmp_pa
         )
     )
     assert_frame_equal(replicas, one)
+
+
+def test_the_page_s_summary_reads_with_thousands_separators() -> None:
+    from app.reports.model import DailyReport
+    from app.reports.page import render_html
+
+    hours = [
+        {"hour": f"{h:02d}:00", "arrivals": 0, "departures": 0, "backlog": 0} for h in range(24)
+    ]
+    report = DailyReport.model_validate(
+        {
+            "date": "2026-11-11",
+            "province": None,
+            "carrier": None,
+            "arrivals_total": 1_234_567,
+            "departures_total": 1_000_000,
+            "backlog_at_end": 234_567,
+            "backlog_max": 300_000,
+            "peak_hour": "09:00",
+            "hourly": hours,
+            "levels_worst": {"red": 2, "orange": 5},
+            "alerts": [],
+            "incidents": [],
+            "mitigations": [],
+            "warnings": [],
+            "silent_hubs": [],
+            "hubs": [],
+            "closest_to_overflow": [],
+            "previous_day": {
+                "arrivals_total": 1_000,
+                "departures_total": 900,
+                "backlog_at_end": 10,
+                "arrivals_change_pct": 123_356.7,
+                "departures_change_pct": 111_011.1,
+            },
+        }
+    )
+    page = render_html(report)
+    assert "全国邮政快递业务量监测日报" in page
+    assert "当日进港 1,234,567 件，出港 1,000,000 件" in page
+    assert "进港峰值时段 09:00–10:00" in page
+    assert "进港量较前一日增长 123,356.7%" in page
+    assert "日内达到红色预警的节点 2 个、橙色 5 个" in page
