@@ -1,5 +1,9 @@
 // Board texts, Chinese first. Elements with data-i18n="key" get their text from here; the
 // language choice is kept in localStorage so a duty-room screen comes back in the same language.
+// Rule names, level names and value labels come from vocabulary.js, generated from
+// core/vocabulary.py (scripts/board_vocabulary.py): the same words as messages and Grafana.
+
+import { VOCABULARY } from "./vocabulary.js";
 
 const STRINGS = {
   zh: {
@@ -104,35 +108,6 @@ const STRINGS = {
   },
 };
 
-const LEVEL_NAMES = {
-  zh: { unknown: "未知", none: "正常", blue: "蓝色 IV级", yellow: "黄色 III级", orange: "橙色 II级", red: "红色 I级" },
-  en: { unknown: "Unknown", none: "Normal", blue: "Blue (IV)", yellow: "Yellow (III)", orange: "Orange (II)", red: "Red (I)" },
-};
-
-const LEVEL_SHORT = {
-  zh: { unknown: "未知", none: "正常", blue: "蓝", yellow: "黄", orange: "橙", red: "红" },
-  en: { unknown: "Unknown", none: "Normal", blue: "Blue", yellow: "Yellow", orange: "Orange", red: "Red" },
-};
-
-const RULE_NAMES = {
-  zh: {
-    hub_overflow: "爆仓风险",
-    hub_sorting_saturation: "分拣饱和",
-    hub_silent: "数据中断",
-    province_congestion: "省内拥堵",
-    network_paralysis: "全网瘫痪风险",
-    network_data_outage: "全网数据中断",
-  },
-  en: {
-    hub_overflow: "Overflow risk",
-    hub_sorting_saturation: "Sorting saturated",
-    hub_silent: "Hub silent",
-    province_congestion: "Province congestion",
-    network_paralysis: "Network paralysis risk",
-    network_data_outage: "Network data outage",
-  },
-};
-
 const CARRIER_NAMES_ZH = {
   ZTO: "中通",
   YTO: "圆通",
@@ -163,38 +138,26 @@ const PROVINCE_EN = [
   ["澳门", "Macao"], ["台湾", "Taiwan"],
 ];
 
-// Labels for national roll-up fields the board recognises; any other numeric field is shown
-// under its own name.
+// Board wording for national roll-up fields where it differs from the vocabulary's value label
+// (the national total of a hub value); any other field takes the vocabulary's label.
 const FIELD_NAMES = {
   zh: {
-    hubs: "枢纽数",
-    hubs_total: "枢纽数",
     hubs_reporting: "在报枢纽",
     key_nodes: "重点节点",
     backlog: "全网积压",
-    backlog_total: "全网积压",
     storage_capacity: "总仓容",
-    storage_capacity_total: "总仓容",
     utilization: "全网利用率",
     arrivals_total: "累计到件",
     departures_total: "累计发件",
-    key_node_orange_share: "重点节点橙色及以上占比",
-    key_nodes_silent: "重点节点中断",
   },
   en: {
-    hubs: "Hubs",
-    hubs_total: "Hubs",
     hubs_reporting: "Hubs reporting",
     key_nodes: "Key nodes",
     backlog: "Backlog",
-    backlog_total: "Backlog",
     storage_capacity: "Storage capacity",
-    storage_capacity_total: "Storage capacity",
     utilization: "Utilisation",
     arrivals_total: "Arrivals (total)",
     departures_total: "Departures (total)",
-    key_node_orange_share: "Key nodes at orange+",
-    key_nodes_silent: "Key nodes silent",
   },
 };
 
@@ -228,15 +191,15 @@ export function t(key, vars = {}) {
 }
 
 export function levelName(level) {
-  return LEVEL_NAMES[current][level] ?? String(level ?? "");
+  return VOCABULARY[current].levels[level] ?? String(level ?? "");
 }
 
 export function levelShort(level) {
-  return LEVEL_SHORT[current][level] ?? String(level ?? "");
+  return VOCABULARY[current].levels_short[level] ?? String(level ?? "");
 }
 
 export function ruleName(rule) {
-  return RULE_NAMES[current][rule] ?? String(rule ?? "");
+  return VOCABULARY[current].rules[rule] ?? String(rule ?? "");
 }
 
 export function carrierName(code) {
@@ -253,7 +216,7 @@ export function provinceName(province) {
 }
 
 export function fieldName(field) {
-  return FIELD_NAMES[current][field] ?? field.replace(/_/g, " ");
+  return FIELD_NAMES[current][field] ?? VOCABULARY[current].values[field] ?? field.replace(/_/g, " ");
 }
 
 /** Fill every [data-i18n] element (and [data-i18n-title], [data-i18n-placeholder]) under `root`. */

@@ -24,6 +24,7 @@ from builders import (
 from promql import alerts_now, firing, per_hub, with_registry
 
 from core.levels import LEVEL_COLOURS, LEVEL_NAMES_ZH, WARNING_LEVELS
+from core.vocabulary import RULES
 
 UID = "peakwatch-alerts"
 FIRING = 'state="firing"'
@@ -73,6 +74,9 @@ def _trend_row() -> Row:
         override_by_name(level, color={"mode": "fixed", "fixedColor": LEVEL_COLOURS[level]})
         for level in WARNING_LEVELS
     ]
+    rule_names = [  # the series are rule ids; people read the vocabulary's names
+        override_by_name(rule, displayName=term.name.zh) for rule, term in RULES.items()
+    ]
     return Row(
         title="走势",
         panels=[
@@ -86,6 +90,7 @@ def _trend_row() -> Row:
                     )
                 ],
                 stacked=True,
+                overrides=rule_names,
             ),
             timeseries(
                 "触发中的告警(按等级)",

@@ -253,7 +253,7 @@ def test_board_shows_hubs_by_level_and_a_new_alert_from_the_stream(
     assert fills == {hub["hub_id"]: LEVEL_RGB[hub["level"]] for hub in HUBS}
 
     # the banner: network level, national flows, hubs per level
-    expect(page.locator("#network-level-name")).to_have_text("橙色 II级")
+    expect(page.locator("#network-level-name")).to_have_text("橙色(II级)")
     expect(page.locator("#kpi-arrivals")).to_have_text("38.5万")  # 104 reporting × 3,700/min
     expect(page.locator("#kpi-watermark")).to_have_text("11-11 14:05:00")
     expect(page.locator('.level-count[data-level="red"] .n')).to_have_text("2")
