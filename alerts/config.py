@@ -31,6 +31,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
+from alerts.incidents import IncidentConfig
 from alerts.model import LABEL_NAMES
 from core.errors import ConfigError
 from core.levels import WarningLevel
@@ -209,6 +210,7 @@ class AlertingConfig(_Frozen):
     dashboard_url: str | None = None
     ack_link_secret: SecretStr | None = None
     repeat_interval_s: float = Field(default=DEFAULT_REPEAT_INTERVAL_S, ge=0)
+    incidents: IncidentConfig = IncidentConfig()  # when incidents open, when reports are due
 
     @model_validator(mode="after")
     def _receivers_exist(self) -> AlertingConfig:

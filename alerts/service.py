@@ -91,7 +91,7 @@ class AlertService:
         incidents: incident_rules.IncidentConfig | None = None,
     ) -> None:
         self._db, self._config, self._links, self._client = db, config, links, client
-        self._incidents = incidents or incident_rules.IncidentConfig()
+        self._incidents = incidents or config.incidents
         self._metrics, self._clock = metrics, wall_clock
         notifiers = {
             receiver.name: build_notifier(

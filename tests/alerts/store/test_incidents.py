@@ -168,3 +168,14 @@ async def test_a_carrier_sees_only_its_own_hubs_incidents(
     assert (
         json.dumps([i.reports[0].draft_fields for i in zto], ensure_ascii=False).count("YTO") == 0
     )
+
+
+async def test_report_deadlines_come_from_the_alerting_settings(
+    make_service: ServiceFactory, store: Database, clock: Clock
+) -> None:
+    settings = {**CONFIG, "incidents": {"first_report_due_s": 1800, "opening_level": "orange"}}
+    service = await make_service(settings, db=store)
+    await step(service, 0, hub("orange"))  # orange opens one here
+    async with store.sessionmaker() as session:
+        (incident,) = await list_incidents(session)
+    assert incident.reports[0].due_at == clock.now + timedelta(minutes=30)
