@@ -18,7 +18,7 @@ from alerts.service import AlertService
 from alerts.store.db import open_database
 from app.api.deps import Principal
 from app.api.routes import alerts as alert_routes
-from tests.alerts.factories import T0, frame, row
+from tests.alerts.factories import HUB_VALUES, T0, frame, row
 
 KEYS = {
     "k-oncall": Principal(key_id="oc1", role="oncall"),
@@ -100,7 +100,7 @@ async def test_filters_and_the_alert_shape(client: httpx.AsyncClient) -> None:
     assert red["started_at"] == "2025-11-11T12:00:00Z"
     assert red["resolved_at"] is None
     assert red["acked_by"] is None
-    assert red["values"] == {"utilization": 0.91, "time_to_overflow_s": 2880}
+    assert red["values"] == HUB_VALUES
     resolved = await client.get(
         "/v1/alerts", params={"state": "resolved"}, headers=auth("k-regulator")
     )
