@@ -197,6 +197,29 @@ class OutboxSettings(_Frozen):
         return self.lease_s / 2
 
 
+class DailyReportSchedule(_Frozen):
+    """一日一报 sent by itself: when event time passes ``hour``:00 Beijing time of the next day,
+    the day's report goes to ``receivers`` (the nation's, and one per listed province)."""
+
+    enabled: bool = False
+    hour: int = Field(default=8, ge=0, le=23)  # Beijing hour of the day after
+    receivers: tuple[str, ...] = ()
+    provinces: tuple[str, ...] = ()  # extra per-province reports; none: the nation's only
+
+
+def _check_daily_report(schedule: DailyReportSchedule, receivers: tuple[Receiver, ...]) -> None:
+    by_name = {receiver.name: receiver for receiver in receivers}
+    for name in schedule.receivers:
+        if name not in by_name:
+            raise ValueError(f"daily_report names receiver {name!r}, which is not configured")
+        if isinstance(by_name[name], AlertmanagerReceiver):
+            raise ValueError(
+                f"daily_report receiver {name!r} is Alertmanager, which takes alerts only"
+            )
+    if schedule.enabled and not schedule.receivers:
+        raise ValueError("daily_report.enabled needs at least one name in daily_report.receivers")
+
+
 class AlertingConfig(_Frozen):
     """Everything alerting needs to know; see the module docstring for the file format."""
 
@@ -211,6 +234,7 @@ class AlertingConfig(_Frozen):
     ack_link_secret: SecretStr | None = None
     repeat_interval_s: float = Field(default=DEFAULT_REPEAT_INTERVAL_S, ge=0)
     incidents: IncidentConfig = IncidentConfig()  # when incidents open, when reports are due
+    daily_report: DailyReportSchedule = DailyReportSchedule()  # app.reports.schedule
 
     @model_validator(mode="after")
     def _receivers_exist(self) -> AlertingConfig:
@@ -222,6 +246,7 @@ class AlertingConfig(_Frozen):
             for name in wanted:
                 if name not in names:
                     raise ValueError(f"route names receiver {name!r}, which is not configured")
+        _check_daily_report(self.daily_report, self.receivers)
         _check_repeat_interval(self.repeat_interval_s)
         slowest = max((r.timeout_s for r in self.receivers), default=0.0)
         if self.outbox.lease_s < LEASE_PER_TIMEOUT * slowest:

@@ -8,6 +8,7 @@ tasks: consume            consumers.HubEventConsumer.run — the engine's one ow
                           → a new immutable ``Snapshot`` for the API and /metrics
        network view       hub-status reader (the other replicas' hubs)
        deliver            alert outbox delivery (wall clock)
+       daily report       the day's report to its receivers (app.reports.schedule), when due
        stall watch        logs where the consume task waits if it stops polling Kafka
 Runtime.close()            checkpoint, commit, leave the group, close everything
 """
@@ -39,6 +40,7 @@ from app.api.deps import Principal
 from app.keys import KeyStore
 from app.ratelimit import RateLimiter
 from app.reports.recorder import HourRecorder
+from app.reports.schedule import ReportScheduler
 from app.settings import Settings
 from consumers.consumer import HubEventConsumer
 from consumers.metrics import PipelineMetrics
@@ -117,6 +119,8 @@ class Runtime:
         self.alerts: AlertService | None = None
         self.keys: KeyStore | None = None
         self.hour_rows = HourRecorder()  # the daily report's rows (app.reports.recorder)
+        silent_s = self.engine.config.silent_yellow_s  # the sent daily report (None: off)
+        self.daily_reports = ReportScheduler.from_settings(settings, silent_after_s=silent_s)
         self._owners: dict[str, str] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._refresh_owners()
@@ -216,6 +220,9 @@ class Runtime:
             await publish_sums(self.producer, self.topics.status, step_ms, parts)
         await self.decide(hub_steps, behind_s=behind_s)
         await self.hour_rows.record(steps, self._registry_db)
+        reports, db, consumer = self.daily_reports, self._registry_db, self.consumer
+        if reports is not None and db is not None and consumer and 0 in consumer.assigned:
+            reports.after_steps(steps[0].step, steps[-1].step, db)  # sends in its own task
         last = steps[-1]
         owned = self._owned(last)
         self._unpublished = owned
@@ -378,6 +385,8 @@ class Runtime:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        if self.daily_reports is not None:
+            await self.daily_reports.close()
         if self.consumer is not None:
             await self.consumer.stop()
         if self.network is not None:

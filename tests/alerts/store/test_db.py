@@ -14,7 +14,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, insert, inspect, select, text
 from sqlalchemy.exc import IntegrityError, StatementError
 
-from alerts.store import mitigations, reports, warnings
+from alerts.store import mitigations, report_sends, reports, warnings
 from alerts.store.db import MIGRATIONS_DIR, Database, current_revision, open_database
 from alerts.store.models import ApiKeyRow, Base, SilenceRow
 from core.errors import ConfigError
@@ -32,6 +32,7 @@ TABLES = {
     mitigations.MitigationRow.__tablename__,  # the modules that hold them add them to Base
     warnings.ExternalWarningRow.__tablename__,
     reports.HubHourRow.__tablename__,
+    report_sends.ReportSendRow.__tablename__,
 }
 
 
