@@ -25,7 +25,6 @@ from datetime import UTC, date, datetime, timedelta
 from urllib.parse import quote
 
 import httpx
-from sqlalchemy.exc import SQLAlchemyError
 
 from alerts.config import AlertingConfig, DailyReportSchedule
 from alerts.notify.base import NotifyError
@@ -110,8 +109,9 @@ class ReportScheduler:
         is under way (what it leaves is taken at a later step). Never waits."""
         schedule = self.schedule
         days = days_due(first, last, schedule.hour, after=self._newest)
-        self._newest = max(days[-1], self._newest or days[-1]) if days else self._newest
-        for day in days:
+        fresh = [day for day in days if self._newest is None or day > self._newest]
+        self._newest = fresh[-1] if fresh else self._newest
+        for day in fresh:  # each day once per process; the claim makes it once in all
             for province in (None, *schedule.provinces):
                 for receiver in schedule.receivers:
                     self._todo.setdefault(SendKey(day, province, receiver), 0.0)
@@ -145,8 +145,10 @@ class ReportScheduler:
             for (day, province), wanted in reports.items():
                 try:
                     await self._send_one(day, province, wanted, db, client)
-                except (SQLAlchemyError, OSError):
-                    log.warning("daily report %s %s: store unavailable", day, province or "全国")
+                except Exception:  # the store is down, most likely: try again later
+                    log.warning(
+                        "daily report %s %s: not sent", day, province or "全国", exc_info=True
+                    )
                     self._later(wanted)
 
     async def _send_one(
@@ -168,7 +170,7 @@ class ReportScheduler:
             report = await gather(
                 db, day=day, province=province, carrier=None, silent_after_s=self._silent_after_s
             )
-        except BaseException:
+        except Exception:
             await self._release(claimed, db)
             raise
         if not report.hubs:
