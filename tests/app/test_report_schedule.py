@@ -68,7 +68,7 @@ def test_the_days_due_over_a_run_of_steps() -> None:
     assert long_replay[-1] == date(2026, 11, 11)
 
 
-def _report(**fields: Any) -> DailyReport:
+def sample_report(**fields: Any) -> DailyReport:
     base: dict[str, Any] = {
         "date": "2026-11-11",
         "province": None,
@@ -95,7 +95,7 @@ def _report(**fields: Any) -> DailyReport:
 def test_the_digest_reads_as_a_regulator_s_summary() -> None:
     link = report_link("https://pw.example/", date(2026, 11, 11), None)
     assert link == "https://pw.example/v1/reports/daily?date=2026-11-11&format=html"
-    short = digest(_report(), link=link)
+    short = digest(sample_report(), link=link)
     assert short.title == "一日一报 · 全国 · 2026-11-11"
     assert short.lines == (
         "进港 1,234,567 件 · 出港 987,654 件",
@@ -104,7 +104,7 @@ def test_the_digest_reads_as_a_regulator_s_summary() -> None:
         "预警 0 条 · 突发事件 0 起",
     )
     assert short.markdown().endswith(f"[{link}]({link})")
-    english = digest(_report(province="浙江", peak_hour=None), link=link, language="en")
+    english = digest(sample_report(province="浙江", peak_hour=None), link=link, language="en")
     assert english.title == "Daily report · 浙江 · 2026-11-11"
     assert "Peak hour — (Beijing time)" in english.lines
 
