@@ -143,9 +143,8 @@ def test_the_panel_shows_open_incidents_overdue_reports_first(
     expect(items).to_have_count(2)
     expect(items.first).to_have_attribute("data-incident-id", "inc-hub")  # overdue: on top
     expect(items.first).to_contain_text("首报待报")
-    expect(items.first).to_contain_text(
-        re.compile(r"已逾期 (3\d|[4-9]\d) 分钟")
-    )  # 30 min, or a loaded machine's more
+    # 30 min when the module was imported; more when the suite reaches this test later
+    expect(items.first).to_contain_text(re.compile(r"已逾期 (3\d|[4-9]\d) 分钟"))
     expect(items.first).to_contain_text("已上报带班领导 李强")
     expect(items.nth(1)).to_contain_text("省内拥堵")
     expect(items.nth(1)).not_to_contain_text("已逾期")
@@ -155,6 +154,6 @@ def test_the_panel_shows_open_incidents_overdue_reports_first(
 
     page.locator("#lang-toggle").click()
     expect(page.locator("#incidents-title")).to_have_text("Incident reports")
-    expect(items.first).to_contain_text("overdue by 30 min")
+    expect(items.first).to_contain_text(re.compile(r"overdue by (3\d|[4-9]\d) min"))
     expect(items.first).to_contain_text("escalated to leader 李强")
     assert problems == []
