@@ -6,6 +6,7 @@ Kinds and colours are English codes; ``kind_zh``/``kind_en`` (and ``colour_zh``)
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 
 from pydantic import BaseModel, Field
@@ -116,19 +117,5 @@ class WarningOut(BaseModel):
     def of(cls, warning: ExternalWarning) -> WarningOut:
         """From the domain object."""
         kind_zh, kind_en = WARNING_KINDS[warning.kind]
-        return cls(
-            id=warning.id,
-            kind=warning.kind,
-            kind_zh=kind_zh,
-            kind_en=kind_en,
-            colour=warning.colour,
-            colour_zh=WARNING_COLOURS[warning.colour][0],
-            province=warning.province,
-            city=warning.city,
-            valid_from=warning.valid_from,
-            valid_to=warning.valid_to,
-            source=warning.source,
-            text=warning.text,
-            recorded_by=warning.recorded_by,
-            recorded_at=warning.recorded_at,
-        )
+        colour_zh = WARNING_COLOURS[warning.colour][0]
+        return cls(**asdict(warning), kind_zh=kind_zh, kind_en=kind_en, colour_zh=colour_zh)
