@@ -65,6 +65,20 @@ class _Fetched:
     next_offsets: dict[int, int]
 
 
+@dataclass(frozen=True)
+class Idleness:
+    """Partitions that stopped sending, as the watermark sees them (see ``idleness``)."""
+
+    idle: set[int]  # drained on a settled highwater: they hold nothing back
+    quiet_ms: dict[int, int]  # quiet this long, drained as far as known: held at the wall's pace
+    feed_stopped_s: float | None  # every partition quiet: how long since the newest record
+
+    def without(self, partitions: set[int]) -> Idleness:
+        """The same, for partitions other than ``partitions`` (those a batch just heard)."""
+        quiet = {p: ms for p, ms in self.quiet_ms.items() if p not in partitions}
+        return Idleness(self.idle - partitions, quiet, None)
+
+
 class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
     def __init__(self, owner: HubEventConsumer) -> None:
         self.owner = owner
@@ -91,6 +105,7 @@ class HubEventConsumer:
         max_batch_records: int = 20_000,
         checkpoint_interval_s: float = 10.0,
         idle_timeout_s: float = 60.0,
+        settle_s: float = 2.0,
         on_steps: StepSink = _no_sink,
     ) -> None:
         self.bootstrap = bootstrap
@@ -102,6 +117,7 @@ class HubEventConsumer:
         self.max_batch_records = max_batch_records
         self.checkpoint_interval_s = checkpoint_interval_s
         self.idle_timeout_s = idle_timeout_s
+        self.settle_s = settle_s  # how far apart one burst's partitions may reach the broker
         self.on_steps = on_steps
         self.assigned: set[int] = set()
         self.next_offsets: dict[int, int] = {}
@@ -113,6 +129,7 @@ class HubEventConsumer:
         self._unsent: list[StepResult] = []  # steps whose effects failed: sent again first
         self._failed_tries: dict[tuple[int, int], int] = {}  # (partition, offset) of a batch
         self._assigned_at: dict[int, float] = {}  # a partition never heard is quiet from here
+        self._newest_produced_ms = 0  # the newest produce time (record timestamp) applied
         self._consumer: Any = None
         self._producer: Any = None
         self._checkpointed_offsets: dict[int, int] = {}
@@ -240,31 +257,57 @@ class HubEventConsumer:
         await self.on_steps(pending, behind_s)
         self._unsent = []
 
-    def idle_partitions(self) -> tuple[set[int], float | None]:
-        """Partitions quiet for ``idle_timeout_s`` with nothing left to read, and, when every
-        assigned partition is, for how long (s) the whole feed has been stopped."""
+    def idleness(self, produced_ms: int | None = None) -> Idleness:
+        """Which partitions are quiet (no record for ``idle_timeout_s``, nothing left to read
+        at the last highwater seen), and how far each may stop holding the watermark back.
+
+        A highwater can be a moment old: a burst after a pause may reach the broker partition
+        by partition, and a partition whose records are still on their way looks drained. So a
+        quiet partition this process has heard from is *idle* (holds nothing back) only on a
+        highwater fetched at least ``settle_s`` after the newest record applied was produced;
+        until then it is *quiet*: it holds the watermark at its newest event time plus the time
+        it has been quiet, so event time moves past it no faster than the wall clock (live
+        behaviour, never ahead of what its late records could still change).
+        """
         now = time.monotonic()
+        wall_ms = int(time.time() * 1000)  # a producer's clock ahead of ours counts as now
+        newest_ms = min(max(self._newest_produced_ms, produced_ms or 0), wall_ms)
+        settled_ms = newest_ms + int(self.settle_s * 1000)
         idle: set[int] = set()
+        quiet_ms: dict[int, int] = {}
         for partition in self.assigned:
-            heard = self._last_record_at.get(partition, self._assigned_at.get(partition, now))
-            quiet = now - heard >= self.idle_timeout_s
-            tp = TopicPartition(self.topics.events, partition)
-            highwater = self._consumer.highwater(tp) if self._consumer is not None else None
-            drained = highwater is not None and self.next_offsets.get(partition, 0) >= highwater
-            if quiet and drained:
+            heard = self._last_record_at.get(partition)
+            since = heard if heard is not None else self._assigned_at.get(partition, now)
+            if now - since < self.idle_timeout_s or not self._drained(partition):
+                continue
+            if heard is None or self._highwater_at_ms(partition) >= settled_ms:
                 idle.add(partition)
-        if not self.assigned or idle != self.assigned or not self._last_record_at:
-            return idle, None
-        return idle, now - max(self._last_record_at.values())
+            else:
+                quiet_ms[partition] = int((now - heard) * 1000)
+        stopped_s = None
+        if self.assigned and idle | set(quiet_ms) == self.assigned and self._last_record_at:
+            stopped_s = now - max(self._last_record_at.values())
+        return Idleness(idle=idle, quiet_ms=quiet_ms, feed_stopped_s=stopped_s)
+
+    def _drained(self, partition: int) -> bool:
+        if self._consumer is None:
+            return False
+        highwater = self._consumer.highwater(TopicPartition(self.topics.events, partition))
+        return highwater is not None and self.next_offsets.get(partition, 0) >= highwater
+
+    def _highwater_at_ms(self, partition: int) -> int:
+        """When (epoch ms, this host's clock) the partition's highwater was last fetched."""
+        tp = TopicPartition(self.topics.events, partition)
+        fetched_at = self._consumer.last_poll_timestamp(tp) if self._consumer else None
+        return -1 if fetched_at is None else int(fetched_at)
 
     async def _idle_steps(self) -> list[StepResult]:
         """Steps that idleness completes (no records this poll)."""
-        idle, stopped_s = self.idle_partitions()
-        if not idle:
+        idleness = self.idleness()
+        if not idleness.idle and not idleness.quiet_ms:
             return []
-        stopped_ms = None if stopped_s is None else int(stopped_s * 1000)
         async with self._engine_turn:
-            return await asyncio.to_thread(self._idle_turn, idle, stopped_ms)
+            return await asyncio.to_thread(self._idle_turn, idleness)
 
     async def _fetch(self) -> _Fetched:
         """One bounded getmany, kept to the partitions this replica has rebuilt."""
@@ -314,19 +357,20 @@ class HubEventConsumer:
         async with self._engine_turn:
             if fetched.epoch != self._epoch:
                 return None, []
-            idle, _ = self.idle_partitions()
-            outcome, steps = await asyncio.to_thread(
-                self._ingest_and_step, raw, idle - set(fetched.next_offsets)
-            )
+            produced_ms = max(raw.timestamps_ms)
+            idleness = self.idleness(produced_ms).without(set(fetched.next_offsets))
+            outcome, steps = await asyncio.to_thread(self._ingest_and_step, raw, idleness)
             self.next_offsets.update(fetched.next_offsets)
             now = time.monotonic()
             for partition in fetched.next_offsets:
                 self._last_record_at[partition] = now
+            wall_ms = int(time.time() * 1000)
+            self._newest_produced_ms = max(self._newest_produced_ms, min(produced_ms, wall_ms))
         self.metrics.batch_duration.observe(time.perf_counter() - started)
         return outcome, steps
 
     def _ingest_and_step(
-        self, raw: RawBatch, idle: set[int]
+        self, raw: RawBatch, idleness: Idleness
     ) -> tuple[BatchOutcome, list[StepResult]]:
         registry = self._sync_registry()
         where = (raw.partitions[0], raw.offsets[0])
@@ -339,7 +383,7 @@ class HubEventConsumer:
                 self._failed_tries[where] = self._failed_tries.get(where, 0) + 1
                 raise
         self._failed_tries.pop(where, None)
-        return outcome, self.engine.run_due_steps(idle)
+        return outcome, self.engine.run_due_steps(idleness.idle, quiet_ms=idleness.quiet_ms)
 
     def _ingest_one_by_one(self, registry: pl.DataFrame, raw: RawBatch) -> BatchOutcome:
         """A batch that failed ``MAX_BATCH_TRIES`` times: each record alone; one that still
@@ -387,9 +431,14 @@ class HubEventConsumer:
             self.engine.set_registry(registry)
         return registry
 
-    def _idle_turn(self, idle: set[int], stopped_ms: int | None) -> list[StepResult]:
+    def _idle_turn(self, idleness: Idleness) -> list[StepResult]:
         self._sync_registry()
-        return self.engine.run_due_steps(idle, feed_stopped_for_ms=stopped_ms)
+        stopped_s = idleness.feed_stopped_s
+        return self.engine.run_due_steps(
+            idleness.idle,
+            quiet_ms=idleness.quiet_ms,
+            feed_stopped_for_ms=None if stopped_s is None else int(stopped_s * 1000),
+        )
 
     def _count(self, outcome: BatchOutcome, records: list[Any]) -> None:
         metrics = self.metrics

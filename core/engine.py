@@ -17,7 +17,7 @@ from __future__ import annotations
 import io
 import json
 import struct
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -124,18 +124,26 @@ class Engine:
     # -- event time ------------------------------------------------------------------------
 
     def _watermark_ms(
-        self, idle: Collection[int] = (), *, feed_stopped_for_ms: int | None = None
+        self,
+        idle: Collection[int] = (),
+        *,
+        quiet_ms: Mapping[int, int] | None = None,
+        feed_stopped_for_ms: int | None = None,
     ) -> int | None:
         """The slowest active partition's highest time less the lateness; idle partitions do
-        not hold it back; once every partition is idle (``feed_stopped_for_ms`` given), event
-        time goes on from the newest event at the pace of the wall clock."""
+        not hold it back; a quiet one not known to be drained (``quiet_ms``: for how long it
+        has been quiet) holds it at its highest time plus that quiet time, so event time moves
+        past it no faster than the wall clock; once every partition is quiet
+        (``feed_stopped_for_ms`` given), event time goes on from the newest event at the pace
+        of the wall clock."""
         marks = self.partition_max_ms
         if not marks:
             return self._watermark_floor_ms
         lateness = self.config.allowed_lateness_s * 1000
         if any(p not in marks and p not in idle for p in self.assigned):
             return self._watermark_floor_ms  # an assigned partition not heard from holds it
-        active = [ms for p, ms in marks.items() if p not in idle]
+        quiet = quiet_ms or {}
+        active = [ms + quiet.get(p, 0) for p, ms in marks.items() if p not in idle]
         if feed_stopped_for_ms is not None:
             watermark = max(marks.values()) - lateness + feed_stopped_for_ms
         elif active:
@@ -208,10 +216,16 @@ class Engine:
         return ApplyResult(stepped.height, duplicate, late, quarantined)
 
     def due_steps(
-        self, idle: Collection[int] = (), *, feed_stopped_for_ms: int | None = None
+        self,
+        idle: Collection[int] = (),
+        *,
+        quiet_ms: Mapping[int, int] | None = None,
+        feed_stopped_for_ms: int | None = None,
     ) -> list[int]:
         """The steps (epoch ms) the watermark has passed and that are not evaluated yet."""
-        watermark = self._watermark_ms(idle, feed_stopped_for_ms=feed_stopped_for_ms)
+        watermark = self._watermark_ms(
+            idle, quiet_ms=quiet_ms, feed_stopped_for_ms=feed_stopped_for_ms
+        )
         pending_steps = self.pending["step_ms"]
         first = pending_steps.min() if pending_steps.len() else None
         # Each partition from its own last step: one restored behind the others, or one with no
@@ -234,12 +248,18 @@ class Engine:
         )
 
     def run_due_steps(
-        self, idle: Collection[int] = (), *, feed_stopped_for_ms: int | None = None
+        self,
+        idle: Collection[int] = (),
+        *,
+        quiet_ms: Mapping[int, int] | None = None,
+        feed_stopped_for_ms: int | None = None,
     ) -> list[StepResult]:
         """Run every due step in order (see ``due_steps``); the results, oldest first."""
-        steps = self.due_steps(idle, feed_stopped_for_ms=feed_stopped_for_ms)
+        steps = self.due_steps(idle, quiet_ms=quiet_ms, feed_stopped_for_ms=feed_stopped_for_ms)
         if steps:
-            watermark = self._watermark_ms(idle, feed_stopped_for_ms=feed_stopped_for_ms)
+            watermark = self._watermark_ms(
+                idle, quiet_ms=quiet_ms, feed_stopped_for_ms=feed_stopped_for_ms
+            )
             self._watermark_floor_ms = watermark
         return [self.run_step(step) for step in steps]
 

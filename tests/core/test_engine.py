@@ -535,6 +535,21 @@ def test_an_idle_partition_does_not_hold_the_watermark_back() -> None:
     assert _row(steps[0].hub_states, "B")["arrivals_total"] == 5
 
 
+def test_a_quiet_partition_not_known_drained_lets_event_time_pass_at_the_walls_pace() -> None:
+    # After a pause, a burst reaches us partition by partition: A's partition sends twenty
+    # minutes while B's, quiet for 3 s of wall time, may still have records on their way.
+    engine = Engine(HUBS)
+    _feed(engine, [_on(h, "arrival", 1, m) for m in range(11) for h in "AB"])
+    assert engine.evaluated_through() == at(5)
+    _feed(engine, [_on("A", "arrival", 1, m) for m in range(11, 31)])
+    assert engine.run_due_steps(quiet_ms={1: 3_000}) == []  # B holds at 10:00 + 3 s
+    steps = engine.run_due_steps(quiet_ms={1: 2 * 60_000})  # quiet 2 min: event time goes on
+    assert [step.step for step in steps] == [at(6), at(7)]
+    assert _row(steps[-1].hub_states, "B")["silent_level"] == "none"
+    steps = engine.run_due_steps(idle={1})  # drained for sure: it holds nothing back
+    assert steps[-1].step == at(25)
+
+
 def test_a_stopped_feed_moves_event_time_on_and_a_stopped_hub_turns_silent() -> None:
     engine = Engine(HUBS)
     _feed(engine, [_on(h, "arrival", 1, m) for m in range(11) for h in "AB"])
