@@ -22,6 +22,7 @@ from builders import (
     warning_thresholds,
 )
 from promql import alerts_now, firing, per_hub, with_registry
+from words import rule_level
 
 from core.levels import LEVEL_COLOURS, LEVEL_NAMES_ZH, WARNING_LEVELS
 from core.vocabulary import RULES
@@ -71,7 +72,11 @@ def _count_row() -> Row:
 
 def _trend_row() -> Row:
     level_colours = [
-        override_by_name(level, color={"mode": "fixed", "fixedColor": LEVEL_COLOURS[level]})
+        override_by_name(
+            level,
+            displayName=LEVEL_NAMES_ZH[level],
+            color={"mode": "fixed", "fixedColor": LEVEL_COLOURS[level]},
+        )
         for level in WARNING_LEVELS
     ]
     rule_names = [  # the series are rule ids; people read the vocabulary's names
@@ -161,7 +166,7 @@ def _worst_row() -> Row:
                 height=12,
             ),
             bargauge(
-                "各省拥堵等级",
+                f"{rule_level('province_congestion')}(各省)",
                 "province_congestion level per province, worst first.",
                 [target("sort_desc(max by (province) (peakwatch_province_level))", "{{province}}")],
                 width=6,

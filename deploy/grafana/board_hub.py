@@ -20,6 +20,7 @@ from builders import (
     warning_thresholds,
 )
 from promql import PER_HOUR, with_registry
+from words import legend, value, value_in
 
 from core.levels import LEVEL_COLOURS
 
@@ -46,7 +47,7 @@ def _status_row() -> Row:
                 defaults=LEVEL_DEFAULTS,
             ),
             stat(
-                "利用率",
+                value("utilization"),
                 "Backlog / storage capacity (hub_overflow: 70 % blue, 80 % yellow, 90 % orange, "
                 "100 % red by default).",
                 [target(_hub("peakwatch_hub_utilization_ratio"))],
@@ -54,14 +55,14 @@ def _status_row() -> Row:
                 defaults={"thresholds": UTILISATION_THRESHOLDS},
             ),
             stat(
-                "积压(件)",
+                value_in("backlog", "parcels"),
                 "Parcels on hand: the last backlog report plus arrivals minus departures since.",
                 [target(_hub("peakwatch_hub_backlog_parcels"))],
                 unit="short",
                 defaults=TEXT_COLOUR,
             ),
             stat(
-                "爆仓倒计时",
+                value("time_to_overflow_s"),
                 "Time until the hub is full at its current net inflow (hub_overflow: 3 h yellow, "
                 "1 h orange, 15 min red). Empty when the hub is not filling.",
                 [target(_hub("peakwatch_hub_time_to_overflow_seconds", "min"))],
@@ -80,7 +81,7 @@ def _status_row() -> Row:
                 },
             ),
             stat(
-                "数据中断时长",
+                value("silent_for_s"),
                 "Event time since the hub's last event, measured against the watermark "
                 "(hub_silent: 10 min yellow, 30 min orange; one level higher for key nodes).",
                 [
@@ -93,7 +94,7 @@ def _status_row() -> Row:
                 defaults={"thresholds": warning_thresholds(yellow=600, orange=1800)},
             ),
             stat(
-                "在途(件)",
+                value_in("in_transit_parcels", "parcels"),
                 "Parcels that left other hubs towards this one and have not arrived yet.",
                 [target(_hub("peakwatch_hub_in_transit_parcels"))],
                 unit="short",
@@ -136,8 +137,8 @@ def _registry_row() -> Row:
                     "city": "城市",
                     "tier": "层级",
                     "key_node": "重点节点",
-                    "Value #A": "库容(件)",
-                    "Value #B": "分拣能力(件/时)",
+                    "Value #A": value_in("storage_capacity", "parcels"),
+                    "Value #B": value_in("sort_capacity_per_hour", "per_hour"),
                 },
                 unit="short",
                 width=24,
@@ -152,39 +153,43 @@ def _flow_row() -> Row:
         title="流量与容量",
         panels=[
             timeseries(
-                "到达、发出与分拣能力(件/时)",
+                f"{value('arrival_rate_per_min')}、{value('departure_rate_per_min')}与"
+                f"{value_in('sort_capacity_per_hour', 'per_hour')}",
                 "Arrivals and departures over the sliding window against the sorting capacity; "
                 "arrivals above capacity for 15 min raise hub_sorting_saturation.",
                 [
                     target(
                         _hub("peakwatch_hub_arrival_rate_parcels_per_second") + PER_HOUR,
-                        "到达 arrivals",
+                        legend("arrival_rate_per_min"),
                     ),
                     target(
                         _hub("peakwatch_hub_departure_rate_parcels_per_second") + PER_HOUR,
-                        "发出 departures",
+                        legend("departure_rate_per_min"),
                     ),
                     target(
                         _hub("peakwatch_hub_sort_capacity_parcels_per_second") + PER_HOUR,
-                        "分拣能力 sorting capacity",
+                        legend("sort_capacity_per_hour"),
                     ),
                 ],
                 unit="short",
             ),
             timeseries(
-                "积压、在途与库容(件)",
+                f"{value('backlog')}、{value('in_transit_parcels')}与"
+                f"{value_in('storage_capacity', 'parcels')}",
                 "Parcels on hand and on their way here, against what the site can hold.",
                 [
-                    target(_hub("peakwatch_hub_backlog_parcels"), "积压 backlog"),
-                    target(_hub("peakwatch_hub_in_transit_parcels"), "在途 in transit"),
-                    target(_hub("peakwatch_hub_storage_capacity_parcels"), "库容 capacity"),
+                    target(_hub("peakwatch_hub_backlog_parcels"), legend("backlog")),
+                    target(_hub("peakwatch_hub_in_transit_parcels"), legend("in_transit_parcels")),
+                    target(
+                        _hub("peakwatch_hub_storage_capacity_parcels"), legend("storage_capacity")
+                    ),
                 ],
                 unit="short",
             ),
             timeseries(
-                "利用率走势",
+                f"{value('utilization')}走势",
                 "Backlog / storage capacity, with the hub_overflow thresholds drawn in.",
-                [target(_hub("peakwatch_hub_utilization_ratio"), "利用率 utilisation")],
+                [target(_hub("peakwatch_hub_utilization_ratio"), legend("utilization"))],
                 unit="percentunit",
                 width=8,
                 defaults={
@@ -193,10 +198,15 @@ def _flow_row() -> Row:
                 },
             ),
             timeseries(
-                "爆仓倒计时走势",
+                f"{value('time_to_overflow_s')}走势",
                 "Time to overflow at the current net inflow; gaps are times the hub was not "
                 "filling.",
-                [target(_hub("peakwatch_hub_time_to_overflow_seconds", "min"), "ETA")],
+                [
+                    target(
+                        _hub("peakwatch_hub_time_to_overflow_seconds", "min"),
+                        legend("time_to_overflow_s"),
+                    )
+                ],
                 unit="s",
                 width=8,
             ),

@@ -17,8 +17,10 @@ from builders import (
     warning_thresholds,
 )
 from promql import HUB_INFO, PER_HOUR, per_hub, with_registry
+from words import hubs_at_least, legend, rule_level, value, value_in
 
 from core.levels import LEVEL_COLOURS, LEVEL_NAMES_ZH, LEVELS
+from core.vocabulary import RULES, UNITS
 
 UID = "peakwatch-national"
 HUB_LINK = "/d/peakwatch-hub/?var-province=$__all&var-carrier=$__all&var-hub=${__value.raw}"
@@ -30,13 +32,13 @@ def _status_row() -> Row:
         title="全网态势",
         panels=[
             stat(
-                "全网瘫痪风险等级",
+                rule_level("network_paralysis"),
                 "Level of the network_paralysis rule: none, or blue < yellow < orange < red.",
                 [target("max(peakwatch_network_level)")],
                 defaults=LEVEL_DEFAULTS,
             ),
             stat(
-                "重点节点橙色及以上产能占比",
+                value("key_nodes_orange_capacity_ratio"),
                 "Capacity-weighted share of key nodes at orange or worse "
                 "(network_paralysis: 10 % yellow, 20 % orange, 35 % red by default).",
                 [target("max(peakwatch_network_key_nodes_orange_capacity_ratio)")],
@@ -44,7 +46,7 @@ def _status_row() -> Row:
                 defaults={"thresholds": warning_thresholds(yellow=0.1, orange=0.2, red=0.35)},
             ),
             stat(
-                "全国发出/到达比",
+                f"全国{value('departure_arrival_ratio')}",
                 "National departures divided by arrivals over 30 min; below 0.6 for 30 min the "
                 "network is taking parcels in faster than it moves them on.",
                 [target("max(peakwatch_network_departure_arrival_ratio)")],
@@ -60,7 +62,7 @@ def _status_row() -> Row:
                 },
             ),
             stat(
-                "重点节点数据中断占比",
+                value("key_nodes_silent_ratio"),
                 "Share of key nodes that stopped reporting (hub_silent); 10 % or more raises "
                 "network_paralysis.",
                 [target("max(peakwatch_network_key_nodes_silent_ratio)")],
@@ -68,7 +70,7 @@ def _status_row() -> Row:
                 defaults={"thresholds": warning_thresholds(orange=0.1)},
             ),
             stat(
-                "橙色及以上枢纽数",
+                hubs_at_least("orange"),
                 "Hubs whose worst rule is at orange or red now.",
                 [target('sum(max by (level) (peakwatch_hubs{level=~"orange|red"}))')],
                 defaults={"thresholds": warning_thresholds(orange=1)},
@@ -98,41 +100,48 @@ def _flow_row() -> Row:
         title="全国流量与积压",
         panels=[
             timeseries(
-                "全国到达与发出(件/时)",
+                f"全国{value('arrival_rate_per_min')}与{value('departure_rate_per_min')}"
+                f"({UNITS['per_hour'].zh})",
                 "Parcels arriving at and leaving all hubs, per hour, over each hub's sliding "
                 "window. Departures falling behind arrivals is how congestion starts.",
                 [
                     target(
                         f"network:peakwatch_hub_arrival_rate_parcels_per_second:sum{PER_HOUR}",
-                        "到达 arrivals",
+                        legend("arrival_rate_per_min"),
                     ),
                     target(
                         f"network:peakwatch_hub_departure_rate_parcels_per_second:sum{PER_HOUR}",
-                        "发出 departures",
+                        legend("departure_rate_per_min"),
                     ),
                 ],
                 unit="short",
             ),
             timeseries(
-                "全国积压、在途与库容(件)",
+                f"全国{value('backlog')}、{value('in_transit_parcels')}与"
+                f"{value_in('storage_capacity', 'parcels')}",
                 "Parcels on hand at all hubs, parcels travelling between hubs, and the total "
                 "storage capacity.",
                 [
-                    target("network:peakwatch_hub_backlog_parcels:sum", "积压 backlog"),
-                    target("network:peakwatch_hub_in_transit_parcels:sum", "在途 in transit"),
-                    target("network:peakwatch_hub_storage_capacity_parcels:sum", "库容 capacity"),
+                    target("network:peakwatch_hub_backlog_parcels:sum", legend("backlog")),
+                    target(
+                        "network:peakwatch_hub_in_transit_parcels:sum", legend("in_transit_parcels")
+                    ),
+                    target(
+                        "network:peakwatch_hub_storage_capacity_parcels:sum",
+                        legend("storage_capacity"),
+                    ),
                 ],
                 unit="short",
             ),
             timeseries(
-                "各等级枢纽数",
+                f"各等级{value('hubs')}",
                 "Number of hubs at each level (worst of the hub rules), stacked.",
                 [target("max by (level) (peakwatch_hubs)", "{{level}}")],
                 stacked=True,
                 overrides=level_overrides,
             ),
             timeseries(
-                "全网与各省风险等级",
+                f"{RULES['network_paralysis'].name.zh}与{rule_level('province_congestion')}",
                 "network_paralysis level, and each province's province_congestion level.",
                 [
                     target("max(peakwatch_network_level)", "全网 network"),
@@ -165,12 +174,12 @@ def _ranking_row() -> Row:
         title="枢纽排行",
         panels=[
             table(
-                "利用率最高的枢纽",
+                f"{value('utilization')}最高的枢纽",
                 "The 15 hubs with the highest utilisation (backlog / storage capacity). "
                 "Click a hub for its drill-down.",
                 [target(utilisation, table=True)],
                 keep=columns,
-                rename={**headings, "Value": "利用率"},
+                rename={**headings, "Value": value("utilization")},
                 unit="percentunit",
                 overrides=[link],
             ),
@@ -180,7 +189,7 @@ def _ranking_row() -> Row:
                 "(hubs that are not filling have no ETA and are not listed).",
                 [target(eta, table=True)],
                 keep=columns,
-                rename={**headings, "Value": "爆仓倒计时"},
+                rename={**headings, "Value": value("time_to_overflow_s")},
                 unit="s",
                 overrides=[link],
             ),
@@ -193,7 +202,7 @@ def _province_row() -> Row:
         title="省份与承运商",
         panels=[
             bargauge(
-                "各省积压率",
+                f"各省{value('utilization')}",
                 "Each province's backlog as a share of its hubs' storage capacity.",
                 [
                     target(
@@ -211,7 +220,7 @@ def _province_row() -> Row:
                 },
             ),
             bargauge(
-                "各省拥堵等级",
+                f"{rule_level('province_congestion')}(各省)",
                 "province_congestion level per province, worst first.",
                 [target("sort_desc(max by (province) (peakwatch_province_level))", "{{province}}")],
                 width=8,
@@ -219,7 +228,7 @@ def _province_row() -> Row:
                 defaults={"min": 0, "max": 4, **LEVEL_DEFAULTS},
             ),
             bargauge(
-                "各承运商橙色及以上枢纽",
+                f"各承运商{hubs_at_least('orange')}",
                 "Per carrier, the number of its hubs at orange or red now.",
                 [
                     target(

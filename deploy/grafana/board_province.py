@@ -18,13 +18,19 @@ from builders import (
     warning_thresholds,
 )
 from promql import PER_HOUR, hub_level_count, per_hub, with_registry
+from words import hubs_at_least, legend, rule_level, value, value_in
 
 from core.levels import LEVEL_COLOURS, LEVEL_NAMES_ZH, LEVEL_RANK
+from core.vocabulary import UNITS
 
 UID = "peakwatch-province"
 IN_PROVINCE = 'province=~"$province"'
 LEVEL_DEFAULTS: Json = {"mappings": level_mappings(), "thresholds": level_thresholds()}
 HUB_LINK = "/d/peakwatch-hub/?var-province=${province}&var-carrier=$__all&var-hub=${__value.raw}"
+# Headings of the hub table, also the names its unit overrides match.
+UTILISATION = value("utilization")
+BACKLOG = value_in("backlog", "parcels")
+TIME_TO_OVERFLOW = value("time_to_overflow_s")
 
 
 def _status_row() -> Row:
@@ -35,13 +41,13 @@ def _status_row() -> Row:
         title="省内态势",
         panels=[
             stat(
-                "省级拥堵等级",
+                rule_level("province_congestion"),
                 "Level of the province_congestion rule for this province.",
                 [target(f"max(peakwatch_province_level{{{IN_PROVINCE}}})")],
                 defaults=LEVEL_DEFAULTS,
             ),
             stat(
-                "橙色及以上产能占比",
+                value("orange_capacity_ratio"),
                 "Capacity-weighted share of the province's hubs at orange or worse "
                 "(province_congestion: 30 % orange, 50 % red by default).",
                 [target(f"max(peakwatch_province_orange_capacity_ratio{{{IN_PROVINCE}}})")],
@@ -49,7 +55,7 @@ def _status_row() -> Row:
                 defaults={"thresholds": warning_thresholds(orange=0.3, red=0.5)},
             ),
             stat(
-                "省内积压率",
+                f"省内{value('utilization')}",
                 "Parcels on hand in the province as a share of its storage capacity.",
                 [
                     target(
@@ -61,19 +67,19 @@ def _status_row() -> Row:
                 defaults={"thresholds": warning_thresholds(blue=0.7, yellow=0.8, orange=0.9)},
             ),
             stat(
-                "橙色及以上枢纽数",
+                hubs_at_least("orange"),
                 "Hubs in the province whose worst rule is at orange or red.",
                 [target(recorded("province:peakwatch_hubs_orange_or_worse:count"))],
                 defaults={"thresholds": warning_thresholds(orange=1)},
             ),
             stat(
-                "枢纽数",
+                value("hubs"),
                 "Registered hubs in the province.",
                 [target(recorded("province:peakwatch_hubs:count"))],
                 defaults={"color": {"mode": "fixed", "fixedColor": "text"}},
             ),
             stat(
-                "在途(件)",
+                value_in("in_transit_parcels", "parcels"),
                 "Parcels that left a hub towards this province's hubs and have not arrived.",
                 [target(recorded("province:peakwatch_hub_in_transit_parcels:sum"))],
                 unit="short",
@@ -99,17 +105,18 @@ def _flow_row() -> Row:
         title="省内流量",
         panels=[
             timeseries(
-                "到达与发出(件/时)",
+                f"{value('arrival_rate_per_min')}与{value('departure_rate_per_min')}"
+                f"({UNITS['per_hour'].zh})",
                 "Parcels arriving at and leaving the province's hubs, per hour.",
                 [
                     series(
                         "province:peakwatch_hub_arrival_rate_parcels_per_second:sum",
-                        "到达 arrivals",
+                        legend("arrival_rate_per_min"),
                         PER_HOUR,
                     ),
                     series(
                         "province:peakwatch_hub_departure_rate_parcels_per_second:sum",
-                        "发出 departures",
+                        legend("departure_rate_per_min"),
                         PER_HOUR,
                     ),
                 ],
@@ -117,36 +124,39 @@ def _flow_row() -> Row:
                 width=9,
             ),
             timeseries(
-                "积压与库容(件)",
+                f"{value('backlog')}与{value_in('storage_capacity', 'parcels')}",
                 "Parcels on hand at the province's hubs against their storage capacity.",
                 [
-                    series("province:peakwatch_hub_backlog_parcels:sum", "积压 backlog"),
-                    series("province:peakwatch_hub_storage_capacity_parcels:sum", "库容 capacity"),
+                    series("province:peakwatch_hub_backlog_parcels:sum", legend("backlog")),
+                    series(
+                        "province:peakwatch_hub_storage_capacity_parcels:sum",
+                        legend("storage_capacity"),
+                    ),
                 ],
                 unit="short",
                 width=9,
             ),
             bargauge(
-                "各等级枢纽数",
+                f"各等级{value('hubs')}",
                 "Hubs of the province at each level (worst of the hub rules) now.",
                 level_targets,
                 width=6,
                 defaults={"min": 0, "color": {"mode": "fixed", "fixedColor": "text"}},
             ),
             timeseries(
-                "拥堵等级与橙色产能占比",
+                f"{rule_level('province_congestion')}与{value('orange_capacity_ratio')}",
                 "The province_congestion level and the share behind it, over time.",
                 [
                     target(f"max(peakwatch_province_level{{{IN_PROVINCE}}})", "等级 level"),
                     target(
                         f"max(peakwatch_province_orange_capacity_ratio{{{IN_PROVINCE}}})",
-                        "橙色产能占比 orange share",
+                        legend("orange_capacity_ratio"),
                     ),
                 ],
                 width=24,
                 height=6,
                 overrides=[
-                    override_by_name("橙色产能占比 orange share", unit="percentunit"),
+                    override_by_name(legend("orange_capacity_ratio"), unit="percentunit"),
                     *level_colours,
                 ],
             ),
@@ -189,18 +199,18 @@ def _hubs_row() -> Row:
                     "carrier": "承运商",
                     "city": "城市",
                     "tier": "层级",
-                    "Value #A": "利用率",
-                    "Value #B": "积压(件)",
-                    "Value #C": "爆仓倒计时",
+                    "Value #A": UTILISATION,
+                    "Value #B": BACKLOG,
+                    "Value #C": TIME_TO_OVERFLOW,
                     "Value #D": "等级",
                 },
                 width=24,
                 height=12,
                 overrides=[
                     override_by_name("枢纽", links=[{"title": "节点详情 hub", "url": HUB_LINK}]),
-                    override_by_name("利用率", unit="percentunit"),
-                    override_by_name("积压(件)", unit="short"),
-                    override_by_name("爆仓倒计时", unit="s"),
+                    override_by_name(UTILISATION, unit="percentunit"),
+                    override_by_name(BACKLOG, unit="short"),
+                    override_by_name(TIME_TO_OVERFLOW, unit="s"),
                     override_by_name(
                         "等级", mappings=level_mappings(), thresholds=level_thresholds()
                     ),

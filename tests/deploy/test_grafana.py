@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from core.levels import WARNING_LEVELS
+from core.vocabulary import LEVELS, RULES, VALUES
 from tests.deploy.conftest import DEPLOY, REPO_ROOT, RULE_FILES, load_yaml
 
 BOARDS = {
@@ -134,3 +136,48 @@ def test_provisioning_points_grafana_at_the_dashboards(grafana: ModuleType) -> N
     (entry,) = provider["providers"]
     assert entry["type"] == "file"
     assert entry["options"]["path"] == grafana.DASHBOARDS_PATH
+
+
+def _titles(board: dict[str, Any]) -> set[str]:
+    return {panel["title"] for panel in board["panels"]}
+
+
+def test_boards_name_values_and_rules_in_the_vocabularys_words(grafana: ModuleType) -> None:
+    found = boards(grafana)
+    hub, province, national = (
+        found["peakwatch-hub"],
+        found["peakwatch-province"],
+        found["peakwatch-national"],
+    )
+    # What a message says about a hub is what its board's status row says.
+    assert {
+        VALUES[key].label.zh for key in ("utilization", "time_to_overflow_s", "silent_for_s")
+    } <= _titles(hub)
+    assert f"{RULES['province_congestion'].name.zh}等级" in _titles(province)
+    assert VALUES["orange_capacity_ratio"].label.zh in _titles(province)
+    network_values = {
+        VALUES[key].label.zh for key in RULES["network_paralysis"].shown if key != "reasons"
+    }
+    shown = "".join(_titles(national))
+    assert all(label in shown for label in network_values), network_values
+    assert f"{RULES['network_paralysis'].name.zh}等级" in _titles(national)
+    legends = {
+        target["legendFormat"]
+        for board in found.values()
+        for panel in board["panels"]
+        for target in panel.get("targets", [])
+    }
+    backlog = VALUES["backlog"].label
+    assert f"{backlog.zh} {backlog.en}" in legends
+
+
+def test_level_series_are_shown_by_their_level_names(grafana: ModuleType) -> None:
+    alerts_board = boards(grafana)["peakwatch-alerts"]
+    (by_level,) = [p for p in alerts_board["panels"] if p["title"] == "触发中的告警(按等级)"]
+    shown = {
+        override["matcher"]["options"]: prop["value"]
+        for override in by_level["fieldConfig"]["overrides"]
+        for prop in override["properties"]
+        if prop["id"] == "displayName"
+    }
+    assert shown == {level: LEVELS[level].name("zh") for level in WARNING_LEVELS}
