@@ -24,6 +24,7 @@ from alerts.texts import (
     kind_label,
     level_name,
     rule_name,
+    scope_name,
     text,
 )
 from core.levels import LEVEL_COLOURS, LEVEL_RANK
@@ -113,7 +114,8 @@ class Renderer:
         lines = [
             f"### {self.coloured(alert.level, self.item_title(item), flavour)}",
             f"- **{text('level', lang)}**: {level}",
-            f"- **{text('subject', lang)}**: {alert.scope} {alert.subject}{_labels_suffix(alert)}",
+            f"- **{text('subject', lang)}**: {scope_name(alert.scope, lang)} {alert.subject}"
+            f"{_labels_suffix(alert)}",
             f"- **{text('summary', lang)}**: {alert.summary if lang == 'zh' else alert.summary_en}",
         ]
         numbers = format_values(alert.values(), lang, rule=alert.rule)

@@ -1,7 +1,7 @@
 """The words of alert messages, in Chinese and English, and how numbers are written.
 
-Kept apart from ``render.py`` so a translator edits one table, not the layout code. Rule and
-level names, value labels and units are ``core.vocabulary``'s: nothing here names them again.
+Kept apart from ``render.py`` so a translator edits one table, not the layout code. Rule, scope
+and level names, value labels and units are ``core.vocabulary``'s: nothing here names them again.
 """
 
 from __future__ import annotations
@@ -91,6 +91,11 @@ def level_name(level: str, lang: Lang) -> str:
 def rule_name(rule: str, lang: Lang) -> str:
     """``爆仓风险`` / ``Hub overflow risk``; unknown rules as their id."""
     return vocabulary.rule_name(rule, lang)
+
+
+def scope_name(scope: str, lang: Lang) -> str:
+    """``转运中心`` / ``Hub``: what the alert is about, before its subject."""
+    return vocabulary.scope_name(scope, lang)
 
 
 def kind_label(item: NotificationItem, lang: Lang) -> str:

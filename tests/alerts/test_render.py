@@ -22,6 +22,7 @@ RED = alert(
 def test_chinese_single_message_has_everything_on_call_needs() -> None:
     text = renderer("zh").markdown(single(item(1, RED)), flavour="dingtalk", max_bytes=20_000)
     assert "【红色(I级)】触发 · 爆仓风险 · ZTO-HZ-01" in text
+    assert "**对象**: 转运中心 ZTO-HZ-01" in text  # the scope in words, not its id ("hub")
     assert '<font color="#f5222d">' in text  # red, from core.levels
     assert "利用率 102.0%" in text
     assert "积压 510,000 件" in text
@@ -37,6 +38,7 @@ def test_chinese_single_message_has_everything_on_call_needs() -> None:
 def test_english_on_request() -> None:
     text = renderer("en").markdown(single(item(1, RED)), flavour="plain", max_bytes=20_000)
     assert "【Red (I)】FIRING · Hub overflow risk · ZTO-HZ-01" in text
+    assert "**Subject**: Hub ZTO-HZ-01" in text
     assert "utilisation 102.0%" in text
     assert "backlog 510,000 parcels" in text
     assert "ZTO-HZ-01 at 91% of capacity" in text
