@@ -24,6 +24,7 @@ COPY alerts ./alerts
 COPY consumers ./consumers
 COPY core ./core
 COPY simulator ./simulator
+COPY storage ./storage
 RUN uv sync --frozen --no-default-groups --no-editable
 
 FROM ${PYTHON_IMAGE} AS runtime

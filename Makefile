@@ -5,7 +5,7 @@ UV_VERSION := 0.13.9
 UV := .uv/bin/uv
 VENV := .venv
 BIN := $(VENV)/bin
-PACKAGES := app consumers core alerts simulator
+PACKAGES := app consumers core alerts simulator storage
 
 .DEFAULT_GOAL := help
 .PHONY: help install system-deps lint format typecheck test test-unit demo bench eval clean

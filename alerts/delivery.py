@@ -39,11 +39,11 @@ from alerts.notify.alertmanager import AlertmanagerNotifier
 from alerts.notify.base import Notification, NotificationItem, Notifier, NotifyError
 from alerts.silence import silenced_by
 from alerts.store import repository
-from alerts.store.db import Database
 from alerts.store.duty import with_duty
 from alerts.store.mitigations import with_measures
 from alerts.store.models import AlertRow
 from alerts.store.silences import silences_in_force
+from storage.db import Database
 
 log = logging.getLogger(__name__)
 FOLLOW_UP_EVERY_S = 10.0

@@ -42,7 +42,6 @@ from alerts.render import Links, Renderer, ack_token_valid
 from alerts.silence import Matcher, Silence, new_silence
 from alerts.store import incidents as incident_store
 from alerts.store import repository, silences
-from alerts.store.db import Database
 from alerts.store.history import AlertQuery, query_alerts
 from alerts.tick import (
     StepSignals,
@@ -53,6 +52,7 @@ from alerts.tick import (
     stamp_firing,
     step_authority,
 )
+from storage.db import Database
 
 EVENT_PAGE = 500
 LATE_AFTER_S = 60.0  # decided this long after the data arrived: marked as detected late

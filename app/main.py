@@ -11,7 +11,6 @@ from prometheus_client import CollectorRegistry
 
 from alerts.config import AlertingConfig
 from alerts.service import AlertService
-from alerts.store.db import open_database
 from app.api.routes import alerts, board, duty, events, health, hubs, incidents, keys, network
 from app.api.routes import metrics as scrape
 from app.api.routes import mitigations as courier_mitigations
@@ -21,6 +20,7 @@ from app.keys import KeyStore
 from app.metrics import SnapshotCollector, install_http_metrics
 from app.runtime import Runtime, load_registry
 from app.settings import Settings
+from storage.db import open_database
 
 log = logging.getLogger(__name__)
 

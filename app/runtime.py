@@ -32,7 +32,6 @@ from fastapi import Depends, Request
 from prometheus_client import CollectorRegistry, Counter
 
 from alerts.service import AlertService
-from alerts.store.db import Database
 from alerts.store.registry import changes_after, last_change_id, load_registry_rows
 from alerts.store.warnings import warnings_frame
 from alerts.tick import StepSignals
@@ -55,6 +54,7 @@ from core.evaluate import partition_sums, step_signals
 from core.events import HubEvent
 from core.registry import HubSpec, empty_registry, hubs_frame, parse_hubs, upsert_hub
 from core.signals import empty_signals
+from storage.db import Database
 
 log = logging.getLogger(__name__)
 

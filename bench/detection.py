@@ -48,7 +48,6 @@ from aiokafka.partitioner import DefaultPartitioner
 from alerts.config import AlertingConfig
 from alerts.model import AlertChange
 from alerts.service import AlertService
-from alerts.store.db import open_database
 from alerts.store.history import AlertQuery
 from alerts.tick import StepSignals
 from consumers.batch import RawBatch, process_batch
@@ -58,6 +57,7 @@ from core.evaluate import partition_sums, step_signals
 from core.levels import LEVEL_RANK
 from simulator.scenarios import SCENARIOS
 from simulator.simulation import Simulation, generate
+from storage.db import open_database
 
 OUT = Path(__file__).resolve().parent.parent / "docs" / "DETECTION.md"
 PARTITIONS = 12  # as hub-events in service (Settings.events_partitions)

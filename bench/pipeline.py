@@ -30,12 +30,12 @@ from prometheus_client import CollectorRegistry
 
 from alerts.config import AlertingConfig
 from alerts.service import AlertService
-from alerts.store.db import Database, open_database
 from alerts.tick import StepSignals
 from app.runtime import Runtime
 from app.settings import Settings
 from consumers.network_steps import NetworkStepper
 from core.engine import StepResult
+from storage.db import Database, open_database
 
 Floats = npt.NDArray[np.float64]
 

@@ -1,9 +1,8 @@
-"""The alert store: SQLAlchemy (async) tables, versioned migrations, and the queries alerting runs.
+"""The alert store: SQLAlchemy (async) tables and the queries alerting runs, on the shared
+database of ``storage`` (engine, ``Base``, migrations).
 
-db           open_database(url) -> Database (engine + sessionmaker, migrated to head)
 models       the tables (also ``api_keys`` for the app)
 repository   reads and writes of alerts and their change history
 history      the queries of ``GET /v1/alerts`` (filters, newest first, keyset pages)
 silences     reads and writes of silences
-migrations   Alembic revisions, applied by ``open_database``
 """

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from alerts.duty import Shift, on_duty
 from alerts.notify.base import NotificationItem
-from alerts.store.models import Base, BigId
+from storage.base import Base, BigId
 
 
 class DutyShiftRow(Base):

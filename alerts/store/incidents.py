@@ -39,7 +39,7 @@ from alerts.model import AlertChange
 from alerts.outbox import NewNotification, enqueue
 from alerts.store import repository
 from alerts.store.duty import shifts_between
-from alerts.store.models import Base, BigId
+from storage.base import Base, BigId
 
 
 class IncidentRow(Base):

@@ -30,8 +30,9 @@ from alerts.measures import (
     warnings_for,
 )
 from alerts.notify.base import NotificationItem
-from alerts.store.models import AlertEventRow, AlertRow, Base, BigId
+from alerts.store.models import AlertEventRow, AlertRow
 from alerts.store.warnings import warnings_for_provinces
+from storage.base import Base, BigId
 
 
 class MitigationRow(Base):

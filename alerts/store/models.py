@@ -1,4 +1,5 @@
-"""Tables of the alert store (SQLAlchemy 2 ORM). The schema itself is made by the migrations.
+"""Tables of the alerts (SQLAlchemy 2 ORM, on ``storage.base.Base``). The schema itself is made
+by the migrations in ``storage/migrations``.
 
 alerts            one row per alert occurrence; at most one pending/firing row per fingerprint
 alert_events      the history: every transition, acknowledgement and escalation, in order
@@ -12,56 +13,15 @@ hub_registry_changes  every registry change: who, when, before, after
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (
-    JSON,
-    BigInteger,
-    CheckConstraint,
-    DateTime,
-    Dialect,
-    Float,
-    Index,
-    Integer,
-    String,
-    Text,
-    TypeDecorator,
-    text,
-)
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy import JSON, BigInteger, CheckConstraint, Float, Index, Integer, String, Text, text
+from sqlalchemy.orm import Mapped, mapped_column
 
-# SQLite only auto-increments an ``INTEGER PRIMARY KEY``; PostgreSQL gets a 64-bit identity.
-BigId = BigInteger().with_variant(Integer(), "sqlite")
+from storage.base import Base, BigId
+
 ACTIVE_WHERE = "state IN ('pending', 'firing')"
-
-
-class UtcDateTime(TypeDecorator[datetime]):
-    """Aware UTC datetimes on both back ends (SQLite: naive UTC text; PostgreSQL: timestamptz)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        """Refuse naive datetimes; store UTC."""
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to the alert store; pass an aware UTC time")
-        value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        """Always hand back an aware UTC datetime."""
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-class Base(DeclarativeBase):
-    """Declarative base of the alert store."""
-
-    type_annotation_map: dict[Any, Any] = {datetime: UtcDateTime}  # noqa: RUF012
 
 
 class AlertRow(Base):

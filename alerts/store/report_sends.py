@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.sql.elements import ColumnElement
 
-from alerts.store.models import Base
+from storage.base import Base
 
 STALE_CLAIM_S = 600.0
 SendState = Literal["sending", "sent", "empty", "failed"]

@@ -25,9 +25,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.sql.elements import ColumnElement
 
-from alerts.store.models import AlertEventRow, AlertRow, Base
+from alerts.store.models import AlertEventRow, AlertRow
 from core.levels import LEVEL_RANK
 from core.reports import HOUR_SCHEMA
+from storage.base import Base
 
 
 class HubHourRow(Base):

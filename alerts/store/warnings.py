@@ -19,8 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from alerts.measures import ExternalWarning, WarningColour, WarningKind
-from alerts.store.models import Base, BigId
 from core.sensitivity import WARNINGS_SCHEMA
+from storage.base import Base, BigId
 
 
 class ExternalWarningRow(Base):

@@ -10,11 +10,11 @@ import datetime as dt
 import sys
 from pathlib import Path
 
-from alerts.store.db import open_database
 from app.reports.daily import gather
 from app.reports.page import render_csv, render_html
 from app.settings import get_settings
 from core.config import RiskConfig
+from storage.db import open_database
 
 
 def _day(text: str) -> dt.date:

@@ -10,7 +10,6 @@ import polars as pl
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts.measures_out import MitigationOut, WarningOut
-from alerts.store.db import Database
 from alerts.store.incidents import list_incidents
 from alerts.store.mitigations import list_mitigations
 from alerts.store.reports import DayAlert, alerts_between, hours_between
@@ -25,6 +24,7 @@ from app.reports.model import (
     SilentHub,
 )
 from core.reports import day_bounds, day_change, day_report, merge_hours
+from storage.db import Database
 
 
 async def gather(

@@ -20,11 +20,11 @@ from datetime import UTC, datetime
 import polars as pl
 from sqlalchemy.exc import SQLAlchemyError
 
-from alerts.store.db import Database
 from alerts.store.reports import upsert_hours
 from core.engine import StepResult
 from core.reports import HOUR_MS, HOUR_SCHEMA, count_rows, fold_rows, merge_hours, step_rows
 from core.state import BUCKET_SCHEMA
+from storage.db import Database
 
 log = logging.getLogger(__name__)
 

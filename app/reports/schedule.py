@@ -28,7 +28,6 @@ import httpx
 
 from alerts.config import AlertingConfig, DailyReportSchedule
 from alerts.notify.base import NotifyError
-from alerts.store.db import Database
 from alerts.store.report_sends import (
     SendKey,
     SendState,
@@ -41,6 +40,7 @@ from app.reports.model import DailyReport
 from app.reports.send import send_report
 from app.settings import Settings
 from core.reports import BEIJING
+from storage.db import Database
 
 log = logging.getLogger(__name__)
 

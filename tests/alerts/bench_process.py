@@ -15,7 +15,7 @@ from datetime import timedelta
 
 from alerts.config import AlertingConfig
 from alerts.service import AlertService
-from alerts.store.db import open_database
+from storage.db import open_database
 from tests.alerts.factories import T0, frame, row
 
 CONFIG = {

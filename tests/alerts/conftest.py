@@ -12,7 +12,7 @@ import pytest
 
 from alerts.config import AlertingConfig
 from alerts.service import AlertService
-from alerts.store.db import Database, open_database
+from storage.db import Database, open_database
 from tests.alerts.factories import Clock
 from tests.support.alertmanager import alertmanager
 from tests.support.postgres import postgres_server, postgres_url

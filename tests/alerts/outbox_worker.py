@@ -13,7 +13,7 @@ from typing import Any
 
 from alerts.config import AlertingConfig
 from alerts.service import AlertService
-from alerts.store.db import open_database
+from storage.db import open_database
 from tests.alerts.factories import T0, frame, row
 
 

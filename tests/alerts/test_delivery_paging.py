@@ -19,8 +19,8 @@ import pytest
 from alerts.config import AlertingConfig
 from alerts.service import AlertService
 from alerts.silence import Matcher
-from alerts.store.db import Database
 from alerts.store.history import AlertQuery
+from storage.db import Database
 from tests.alerts.conftest import ServiceFactory
 from tests.alerts.factories import T0, Clock, frame, row
 from tests.alerts.notify.receiver import RobotReceiver

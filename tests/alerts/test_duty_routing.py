@@ -12,8 +12,8 @@ from alerts.config import EmailReceiver
 from alerts.duty import Shift
 from alerts.notify import feishu, wecom
 from alerts.notify.email import build_message
-from alerts.store.db import Database
 from alerts.store.duty import replace_roster
+from storage.db import Database
 from tests.alerts.conftest import ServiceFactory
 from tests.alerts.factories import T0, WALL0, Clock, FakeReceiver, frame, item, renderer, row
 from tests.alerts.factories import single as single_message

@@ -12,7 +12,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 MODULES = sorted(
     ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
-    for package in ("alerts", "app", "consumers", "core")
+    for package in ("alerts", "app", "consumers", "core", "storage")
     for path in (ROOT / package).rglob("*.py")
     if "migrations" not in path.parts
 )

@@ -18,7 +18,7 @@ from alerts.outbox import (
     renew,
     retry_later,
 )
-from alerts.store.db import Database
+from storage.db import Database
 from tests.alerts.factories import WALL0, alert
 
 SETTINGS = OutboxSettings(backoff_initial_s=5, backoff_max_s=60, give_up_after_s=3600, lease_s=120)

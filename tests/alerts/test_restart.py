@@ -16,7 +16,7 @@ import pytest
 
 from alerts.config import AlertingConfig
 from alerts.service import AlertService
-from alerts.store.db import open_database
+from storage.db import open_database
 from tests.alerts.notify.receiver import RobotReceiver
 from tests.alerts.outbox_worker import config
 from tests.support.postgres import free_port

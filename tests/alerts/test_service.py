@@ -13,8 +13,8 @@ from alerts.config import AlertingConfig
 from alerts.errors import AlertNotActiveError, AlertNotFoundError
 from alerts.model import AlertChange
 from alerts.service import AlertService
-from alerts.store.db import Database
 from alerts.store.history import AlertQuery
+from storage.db import Database
 from tests.alerts.conftest import ServiceFactory
 from tests.alerts.factories import T0, Clock, FakeReceiver, frame, row
 

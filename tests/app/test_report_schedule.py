@@ -15,7 +15,6 @@ import pytest
 from sqlalchemy import select
 
 from alerts.config import AlertingConfig
-from alerts.store.db import Database, open_database
 from alerts.store.report_sends import ReportSendRow
 from alerts.store.reports import upsert_hours
 from app.reports import schedule
@@ -24,6 +23,7 @@ from app.reports.schedule import ReportScheduler, days_due, due_day, report_link
 from app.reports.send import digest
 from core.errors import ConfigError
 from core.reports import HOUR_SCHEMA
+from storage.db import Database, open_database
 from tests.alerts.notify.receiver import RobotReceiver
 
 BJ = "+08:00"

@@ -21,13 +21,13 @@ import pytest
 from playwright.sync_api import sync_playwright
 from polars.testing import assert_frame_equal
 
-from alerts.store.db import open_database
 from alerts.store.reports import hours_between, upsert_hours
 from app.cli import main
 from app.reports.recorder import HourRecorder
 from core.config import RiskConfig
 from core.engine import Engine, StepResult
 from core.reports import HOUR_SCHEMA
+from storage.db import open_database
 from tests.core import factories
 from tests.support.service import Service, call, hub_line, make_service, wait_for
 

@@ -15,9 +15,9 @@ from fastapi import FastAPI
 
 from alerts.config import AlertingConfig
 from alerts.service import AlertService
-from alerts.store.db import open_database
 from app.api.deps import Principal
 from app.api.routes import alerts as alert_routes
+from storage.db import open_database
 from tests.alerts.factories import HUB_VALUES, T0, frame, row
 
 KEYS = {

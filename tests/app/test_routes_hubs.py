@@ -14,13 +14,13 @@ import pytest
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
-from alerts.store.db import open_database
 from app.api.deps import Principal
 from app.api.routes import hubs as hub_routes
 from app.api.routes import metrics as metric_routes
 from app.runtime import Runtime
 from app.settings import Settings
 from core.registry import parse_hubs
+from storage.db import open_database
 
 METRICS_TOKEN = "scrape-token-0123456789abcdef"
 KEYS = {

@@ -16,7 +16,7 @@ import pytest
 from tests.deploy.conftest import REPO_ROOT
 
 DOCKERFILE = (REPO_ROOT / "Dockerfile").read_text(encoding="utf-8")
-PACKAGES = ("app", "alerts", "consumers", "core", "simulator")
+PACKAGES = ("app", "alerts", "consumers", "core", "simulator", "storage")
 
 
 def instructions(keyword: str) -> list[str]:

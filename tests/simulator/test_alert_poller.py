@@ -14,12 +14,12 @@ from fastapi import FastAPI
 
 from alerts.config import AlertingConfig
 from alerts.service import AlertService
-from alerts.store.db import open_database
 from app.api.deps import Principal
 from app.api.routes import alerts as alert_routes
 from simulator.simulation import generate
 from simulator.sinks import NullSink
 from simulator.stream import ALERT_PAGE_SIZE, AlertPoller, ProgressLine, stream
+from storage.db import open_database
 from tests.alerts.factories import T0, frame, row
 from tests.simulator.test_stream import FakeClock
 

@@ -17,10 +17,10 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import AwareDatetime, BaseModel, Field, TypeAdapter, ValidationError
 
 from alerts.duty import NATIONAL, RosterError, Shift, on_duty, parse_roster_csv
-from alerts.store.db import Database
 from alerts.store.duty import all_shifts, replace_roster, shifts_between
 from app.api.deps import Principal, require_roles
 from app.api.problems import problems
+from storage.db import Database
 
 router = APIRouter(prefix="/v1", tags=["duty"])
 

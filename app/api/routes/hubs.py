@@ -16,7 +16,6 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import IntegrityError
 
-from alerts.store.db import Database
 from alerts.store.registry import get_hub_row, hub_history, put_hub_row
 from app.api.deps import Principal, PrincipalDep, require_roles
 from app.api.models.hubs import HubDetail, HubPage, HubState
@@ -27,6 +26,7 @@ from core.levels import Level
 from core.registration import RegistrationRefusedError, accept_change
 from core.registry import HubRegistration, HubSpec
 from core.state import BUCKET_SCHEMA
+from storage.db import Database
 
 router = APIRouter(prefix="/v1", tags=["hubs"])
 

@@ -15,12 +15,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from alerts.duty import BEIJING
 from alerts.incidents import ReportKind
-from alerts.store.db import Database
 from alerts.store.incidents import Incident, Report, get_incident, list_incidents, submit_report
 from alerts.texts import level_name, rule_name
 from app.api.deps import Principal, PrincipalDep, require_roles
 from app.api.models.incidents import IncidentOut, incident_out
 from app.api.problems import field_error, problems
+from storage.db import Database
 
 router = APIRouter(prefix="/v1", tags=["incidents"])
 

@@ -33,7 +33,6 @@ from alerts.measures import (
 from alerts.measures_out import MitigationOut
 from alerts.model import Alert
 from alerts.schemas import AlertOut
-from alerts.store.db import Database
 from alerts.store.mitigations import (
     NewMitigation,
     add_mitigation,
@@ -48,6 +47,7 @@ from app.api.problems import field_error, problems
 from app.api.routes.hubs import DatabaseDep
 from app.runtime import Runtime, RuntimeDep
 from core.engine import hub_series
+from storage.db import Database
 
 router = APIRouter(prefix="/v1", tags=["mitigations"])
 DeclarerDep = Annotated[Principal, Depends(require_roles("carrier", "admin"))]

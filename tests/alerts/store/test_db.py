@@ -15,9 +15,10 @@ from sqlalchemy import Connection, insert, inspect, select, text
 from sqlalchemy.exc import IntegrityError, StatementError
 
 from alerts.store import mitigations, report_sends, reports, warnings
-from alerts.store.db import MIGRATIONS_DIR, Database, current_revision, open_database
-from alerts.store.models import ApiKeyRow, Base, SilenceRow
+from alerts.store.models import ApiKeyRow, SilenceRow
 from core.errors import ConfigError
+from storage.base import Base
+from storage.db import MIGRATIONS_DIR, Database, current_revision, open_database
 
 TABLES = {
     "alerts",

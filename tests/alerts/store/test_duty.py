@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from alerts.duty import DutyRole, Shift, on_duty, parse_roster_csv
-from alerts.store.db import Database
 from alerts.store.duty import all_shifts, replace_roster, shifts_between
+from storage.db import Database
 
 SHEET = """日期,班次,省份,值班人员,带班领导,电话,邮箱,钉钉
 2025-11-11,白班,浙江,王伟,李强,13800000001,wangwei@post.example,ding-wangwei

@@ -11,8 +11,8 @@ from sqlalchemy.exc import IntegrityError
 
 from alerts.model import Alert
 from alerts.store import repository
-from alerts.store.db import Database
 from alerts.store.history import AlertQuery, query_alerts
+from storage.db import Database
 from tests.alerts.factories import T0, WALL0, alert
 
 

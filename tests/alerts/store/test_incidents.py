@@ -12,9 +12,9 @@ from alerts.config import AlertingConfig
 from alerts.duty import Shift
 from alerts.incidents import IncidentConfig
 from alerts.service import AlertService
-from alerts.store.db import Database
 from alerts.store.duty import replace_roster
 from alerts.store.incidents import list_incidents, submit_report
+from storage.db import Database
 from tests.alerts.conftest import ServiceFactory
 from tests.alerts.factories import T0, WALL0, Clock, FakeReceiver, frame, row
 

@@ -9,7 +9,6 @@ from datetime import timedelta
 
 from alerts.measures import MitigationEffect, mitigation_effect
 from alerts.model import AlertChange
-from alerts.store.db import Database
 from alerts.store.mitigations import (
     NewMitigation,
     add_mitigation,
@@ -19,6 +18,7 @@ from alerts.store.mitigations import (
     list_mitigations,
 )
 from alerts.store.repository import record_changes, write_alerts
+from storage.db import Database
 from tests.alerts.factories import T0, WALL0, alert
 
 HOUR = timedelta(hours=1)

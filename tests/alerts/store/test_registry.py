@@ -9,7 +9,6 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
-from alerts.store.db import Database
 from alerts.store.registry import (
     changes_after,
     get_hub_row,
@@ -20,6 +19,7 @@ from alerts.store.registry import (
 )
 from app.api.deps import Principal
 from core.registry import HubSpec
+from storage.db import Database
 
 WALL = datetime(2026, 11, 10, 8, 0, tzinfo=UTC)
 ZTO = Principal(key_id="zt1", role="carrier", carrier="ZTO")

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from alerts.store.db import Database
 from alerts.store.report_sends import (
     STALE_CLAIM_S,
     SendKey,
@@ -14,6 +13,7 @@ from alerts.store.report_sends import (
     finish_send,
     release_send,
 )
+from storage.db import Database
 
 NOW = datetime(2026, 11, 12, 0, 5, tzinfo=UTC)
 NATION = SendKey(date(2026, 11, 11), None, "hook")

@@ -11,10 +11,10 @@ import polars as pl
 from polars.testing import assert_frame_equal
 
 from alerts.model import AlertChange
-from alerts.store.db import Database
 from alerts.store.reports import alerts_between, hours_between, upsert_hours
 from alerts.store.repository import record_changes, write_alerts
 from core.reports import HOUR_SCHEMA, merge_hours
+from storage.db import Database
 from tests.alerts.factories import T0, WALL0, alert
 
 HOUR = timedelta(hours=1)

@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 import polars as pl
 
 from alerts.measures import ExternalWarning, WarningColour
-from alerts.store.db import Database
 from alerts.store.warnings import (
     insert_warning,
     list_warnings,
@@ -16,6 +15,7 @@ from alerts.store.warnings import (
     warnings_frame,
 )
 from core.sensitivity import WARNINGS_SCHEMA
+from storage.db import Database
 
 T0 = datetime(2025, 11, 11, 0, 0, tzinfo=UTC)
 

@@ -5,15 +5,12 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
-from alerts.store.models import Base
-
 connection = context.config.attributes.get("connection")
 if not isinstance(connection, Connection):
-    raise RuntimeError("run migrations through alerts.store.db.open_database, not the alembic CLI")
+    raise RuntimeError("run migrations through storage.db.open_database, not the alembic CLI")
 
 context.configure(
     connection=connection,
-    target_metadata=Base.metadata,
     render_as_batch=connection.dialect.name == "sqlite",
 )
 with context.begin_transaction():

@@ -1,4 +1,4 @@
-"""Open the alert store: an async engine on SQLite (default) or PostgreSQL, migrated to head.
+"""Open the service database: an async engine on SQLite (default) or PostgreSQL, migrated to head.
 
     db = await open_database("sqlite+aiosqlite:///.peakwatch/alerts.db")
     async with db.sessionmaker.begin() as session: ...
@@ -37,7 +37,7 @@ _MIGRATION_LOCK_ID = 0x7065616B  # "peak": the advisory lock replicas take while
 
 @dataclass(frozen=True)
 class Database:
-    """An open alert store: the engine, a session factory, and ``close()``."""
+    """An open database: the engine, a session factory, and ``close()``."""
 
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
@@ -53,7 +53,7 @@ class Database:
 
 
 async def open_database(url: str) -> Database:
-    """Create the engine for ``url``, run the migrations to head, and return the store.
+    """Create the engine for ``url``, run the migrations to head, and return the database.
 
     ``url`` is ``sqlite+aiosqlite:///path`` (the file's folder is created) or
     ``postgresql+asyncpg://user@host:port/db``. Any other driver raises ``ConfigError``.
@@ -74,7 +74,7 @@ def _create_engine(url: str) -> AsyncEngine:
         return create_async_engine(parsed, pool_pre_ping=True)
     if parsed.drivername != "sqlite+aiosqlite":
         raise ConfigError(
-            f"alert store URL must be sqlite+aiosqlite:///… or postgresql+asyncpg://…, "
+            f"database URL must be sqlite+aiosqlite:///… or postgresql+asyncpg://…, "
             f"not {parsed.drivername}"
         )
     options: dict[str, Any] = {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}}
@@ -112,7 +112,7 @@ def _upgrade_to_head(connection: Connection) -> None:
 
 
 def current_revision(connection: Connection) -> str | None:
-    """The schema revision of a connected store (None before the first migration)."""
+    """The schema revision of a connected database (None before the first migration)."""
     from alembic.migration import MigrationContext
 
     return MigrationContext.configure(connection).get_current_revision()
