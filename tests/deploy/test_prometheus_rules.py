@@ -13,6 +13,8 @@ import yaml
 
 from core.levels import WARNING_LEVELS
 from core.signals import RULES
+from core.vocabulary import LEVELS, UNITS, VALUES
+from core.vocabulary import RULES as VOCABULARY_RULES
 from tests.deploy.conftest import (
     DEPLOY,
     K8S,
@@ -126,3 +128,51 @@ def test_the_kubernetes_prometheusrule_carries_the_same_groups() -> None:
         "stale: run .venv/bin/python deploy/prometheus/to_prometheusrule.py"
     )
     assert converter.main(["--check"]) == 0
+
+
+NOT_EXPORTED = frozenset(
+    ("reasons", "hubs_orange", "hubs_red", "hubs_silent", "hubs_reporting", "hubs_silent_ratio")
+)
+"""Value keys no gauge holds: only the service's own messages can show them."""
+
+
+def mirrored_alerts() -> list[dict[str, Any]]:
+    return [rule for rule in alerting_rules() if "rule" in rule.get("labels", {})]
+
+
+def test_the_alerting_rules_file_is_generated_from_the_vocabulary() -> None:
+    generator = import_deploy_script("prometheus", "alert_rules")
+    committed = (PROMETHEUS / "peakwatch-alerts.rules.yml").read_text(encoding="utf-8")
+    assert committed == generator.render(), (
+        "stale: run .venv/bin/python deploy/prometheus/alert_rules.py"
+    )
+    assert generator.main(["--check"]) == 0
+
+
+def test_alerts_are_titled_like_the_services_messages() -> None:
+    for rule in mirrored_alerts():
+        term, level = VOCABULARY_RULES[rule["labels"]["rule"]], LEVELS[rule["labels"]["level"]]
+        annotations = rule["annotations"]
+        assert annotations["summary"].startswith(f"【{level.name('zh')}】{term.name.zh}")
+        assert annotations["summary_en"].startswith(f"[{level.name('en')}] {term.name.en}")
+
+
+def test_alert_descriptions_show_the_rules_values_with_their_labels_and_units() -> None:
+    for rule in mirrored_alerts():
+        term = VOCABULARY_RULES[rule["labels"]["rule"]]
+        annotations = rule["annotations"]
+        for key in term.shown:
+            if key in NOT_EXPORTED:
+                continue
+            assert f"{VALUES[key].label.en} {{{{" in annotations["description"], (rule, key)
+            assert f"{VALUES[key].label.zh} {{{{" in annotations["description_zh"], (rule, key)
+    (overflow, *_) = mirrored_alerts()
+    assert f"{UNITS['parcels'].zh}{{{{ else }}}}" in overflow["annotations"]["description_zh"]
+
+
+def test_annotation_queries_use_only_documented_or_recorded_metrics() -> None:
+    known = documented_metrics() | recorded_metrics()
+    for rule in alerting_rules():
+        for text in rule["annotations"].values():
+            for name in METRIC.findall(text):
+                assert name in known, f"{rule['alert']}: {name} is not in docs/metrics.md"
