@@ -5,7 +5,7 @@ the caller owns the transaction, so a tick's rows, history and outbox commit tog
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import fields
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -13,8 +13,8 @@ from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts.model import ACTIVE_STATES, Alert, AlertChange, alert_from_json
-from alerts.store.models import AlertEventRow, AlertRow, EvaluationMarkRow
-from storage.base import Base
+from alerts.store.models import AlertEventRow, AlertRow, Base, EvaluationMarkRow
+from alerts.store.rows import field_values, from_row
 
 LIFECYCLE_COLUMNS = (
     "level",
@@ -37,48 +37,11 @@ LIFECYCLE_COLUMNS = (
 
 def to_alert(row: AlertRow) -> Alert:
     """The domain object of a row."""
-    return Alert(
-        id=row.id,
-        fingerprint=row.fingerprint,
-        rule=row.rule,
-        scope=row.scope,
-        subject=row.subject,
-        level=row.level,
-        state=row.state,  # type: ignore[arg-type]  # constrained by the writers
-        hub_id=row.hub_id,
-        carrier=row.carrier,
-        province=row.province,
-        summary=row.summary,
-        summary_en=row.summary_en,
-        values_json=row.values_json,
-        started_at=row.started_at,
-        fired_at=row.fired_at,
-        resolved_at=row.resolved_at,
-        clear_since=row.clear_since,
-        downgrade_since=row.downgrade_since,
-        acked_by=row.acked_by,
-        acked_at=row.acked_at,
-        firing_wall_at=row.firing_wall_at,
-        escalation_step=row.escalation_step,
-        detected_late_s=row.detected_late_s,
-    )
-
-
-_ALERT_FIELDS = tuple(field.name for field in fields(Alert))
+    return from_row(Alert, row)
 
 
 def _insert_values(alert: Alert, wall_now: datetime) -> dict[str, Any]:
-    values = _lifecycle_values(alert, wall_now)
-    values.update(
-        id=alert.id,
-        fingerprint=alert.fingerprint,
-        rule=alert.rule,
-        scope=alert.scope,
-        subject=alert.subject,
-        started_at=alert.started_at,
-        escalation_step=0,
-    )
-    return values
+    return {**field_values(alert), "updated_at": wall_now}
 
 
 def _lifecycle_values(alert: Alert, wall_now: datetime) -> dict[str, Any]:
@@ -92,7 +55,7 @@ async def load_active(session: AsyncSession) -> dict[str, Alert]:
     on the hot path)."""
     table = Base.metadata.tables["alerts"]
     result = await session.execute(select(*table.columns).where(table.c.state.in_(ACTIVE_STATES)))
-    alerts = (Alert(**{name: row[name] for name in _ALERT_FIELDS}) for row in result.mappings())
+    alerts = (from_row(Alert, row) for row in result)
     return {alert.fingerprint: alert for alert in alerts}
 
 
@@ -148,19 +111,8 @@ async def record_changes(
         )
     )
     ids = {(alert_id, kind): event_id for event_id, alert_id, kind in found}
-    stored = [_with_id(change, ids[(change.alert.id, change.kind)]) for change in changes]
+    stored = [replace(change, event_id=ids[(change.alert.id, change.kind)]) for change in changes]
     return sorted(stored, key=lambda change: change.event_id)
-
-
-def _with_id(change: AlertChange, event_id: int) -> AlertChange:
-    return AlertChange(
-        kind=change.kind,
-        alert=change.alert,
-        at=change.at,
-        previous_level=change.previous_level,
-        actor=change.actor,
-        event_id=event_id,
-    )
 
 
 async def events_after(session: AsyncSession, after_id: int, *, limit: int) -> list[AlertChange]:
@@ -184,14 +136,7 @@ async def events_of(session: AsyncSession, alert_id: str) -> list[AlertChange]:
 
 def _changes(rows: Iterable[AlertEventRow]) -> list[AlertChange]:
     return [
-        AlertChange(
-            kind=row.kind,  # type: ignore[arg-type]  # written from ChangeKind only
-            alert=alert_from_json(row.alert_json),
-            at=row.at,
-            previous_level=row.previous_level,
-            actor=row.actor,
-            event_id=row.id,
-        )
+        from_row(AlertChange, row, alert=alert_from_json(row.alert_json), event_id=row.id)
         for row in rows
     ]
 
