@@ -13,8 +13,9 @@ from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts.model import ACTIVE_STATES, Alert, AlertChange, alert_from_json
-from alerts.store.models import AlertEventRow, AlertRow, Base, EvaluationMarkRow
+from alerts.store.models import AlertEventRow, AlertRow, EvaluationMarkRow
 from alerts.store.rows import field_values, from_row
+from storage.base import Base
 
 LIFECYCLE_COLUMNS = (
     "level",
