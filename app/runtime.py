@@ -44,7 +44,7 @@ from app.settings import Settings
 from consumers.consumer import HubEventConsumer
 from consumers.metrics import PipelineMetrics
 from consumers.network_steps import NetworkStepper
-from consumers.network_view import NetworkView, publish_states, publish_sums
+from consumers.network_view import NetworkView, publish_alive, publish_states, publish_sums
 from consumers.producing import GroupedProducer
 from consumers.topics import TopicNames, ensure_topics
 from core.config import RiskConfig
@@ -60,6 +60,8 @@ log = logging.getLogger(__name__)
 
 STALL_CHECK_S = 10.0
 REGISTRY_REFRESH_S = 2.0
+ALIVE_INTERVAL_S = 5.0  # how often an owner says it still polls (the stepper waits 120 s)
+ALIVE_STALL_S = 60.0  # a loop not polling for this long says nothing: it may be wedged
 REGISTRY_RELOAD_EVERY = 30  # refreshes: a full reload every minute
 STALL_AFTER_S = 20.0
 
@@ -249,6 +251,16 @@ class Runtime:
                 stepper.done([s.at for s in network])
                 self._network_signals = network[-1].signals
 
+    async def publish_alive(self) -> None:
+        """Tell the network's stepper that our partitions' owner still polls them (so it waits
+        for their sums however far behind we are); nothing once our loop has stalled."""
+        consumer = self.consumer
+        if consumer is None or not consumer.assigned or self.producer is None:
+            return
+        if time.monotonic() - consumer.last_poll_monotonic > ALIVE_STALL_S:
+            return
+        await publish_alive(self.producer, self.topics.status, consumer.assigned)
+
     async def publish_rows(self, *, due_only: bool = True) -> None:
         """Publish our hubs' rows as of the last step, at most every
         ``status_publish_interval_s``; what a throttled call held back goes out with the next
@@ -337,6 +349,7 @@ class Runtime:
         self._spawn(self._every(1.0, self.decide, []), "network steps")
         interval = settings.status_publish_interval_s
         self._spawn(self._every(interval, self.publish_rows), "hub-status rows")
+        self._spawn(self._every(ALIVE_INTERVAL_S, self.publish_alive), "hub-status liveness")
         self._spawn(self._every(REGISTRY_REFRESH_S, self.refresh_registry), "registry refresh")
         self._spawn(self._every(STALL_CHECK_S, self._report_stall), "stall watch")
         self._spawn(self.network.run(), "network view")

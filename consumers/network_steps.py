@@ -5,16 +5,19 @@ this replica's partitions are known when its engine runs the step; the others' a
 ``hub-status`` from their owners (``NetworkView``). A step is ready once every partition of
 ``hub-events`` has its sums there, so one replica and several decide the same network alerts.
 
-Live only: a partition whose sums do not come for ``wait_s`` (120 s) of wall time (its owner wedged,
-or holding no data) is left out of that step, with a warning, so that the network's clock
-never freezes behind one replica.
+A step waits for a partition as long as its owner is alive: an owner still polling, however far
+behind, says so on ``hub-status`` every few seconds (``publish_alive``) besides the sums of
+every step it runs, so a slow replica delays the network's steps and never changes them. Live
+only: a partition whose owner has said nothing for ``wait_s`` (120 s) of wall time — gone, or
+wedged until the group's rebalance hands the partition on — is left out of the steps it holds
+back, with a warning, so that the network's clock never freezes behind a dead replica.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from datetime import UTC, datetime
 
 import polars as pl
@@ -25,7 +28,7 @@ from core.network_rules import network_signals_from_sums
 
 log = logging.getLogger(__name__)
 
-WAIT_S = 120.0  # a replica catching up a big batch under load can take a minute
+WAIT_S = 120.0  # silence of an owner: beyond a poll interval, a rebalance and a recovery
 
 
 class NetworkStepper:
@@ -38,12 +41,14 @@ class NetworkStepper:
         partitions: Collection[int],
         config: RiskConfig,
         wait_s: float = WAIT_S,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.view = view
         self.partitions = sorted(partitions)
         self.config = config
         self.step_ms = config.evaluation_step_s * 1000
         self.wait_s = wait_s
+        self.clock = clock
         self.next_ms: int | None = None  # the next network step to decide
         self._waiting_since: dict[int, float] = {}
 
@@ -76,11 +81,16 @@ class NetworkStepper:
         return all(any(s > step for s in self.view.sums.get(p, {})) for p in self.partitions)
 
     def _waited_out(self, step: int, missing: list[int]) -> bool:
-        since = self._waiting_since.setdefault(step, time.monotonic())
-        if time.monotonic() - since < self.wait_s:
+        """True once the owner of every partition missing at ``step`` has been silent — no
+        sums, no word that it polls — for ``wait_s``, and the step has waited that long too."""
+        now = self.clock()
+        since = self._waiting_since.setdefault(step, now)
+        heard = self.view.heard_at
+        if any(now - max(since, heard.get(p, since)) < self.wait_s for p in missing):
             return False
         log.warning(
-            "network step %s decided without partitions %s: their sums did not come in %.0f s",
+            "network step %s decided without partitions %s: their owners published nothing"
+            " for %.0f s",
             datetime.fromtimestamp(step / 1000, tz=UTC).isoformat(),
             missing,
             self.wait_s,

@@ -17,7 +17,8 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import polars as pl
@@ -46,6 +47,7 @@ def decode_rows(values: list[bytes], schema: dict[str, pl.DataType]) -> pl.DataF
 
 
 SUMS_PREFIX = b"sums:"
+ALIVE_PREFIX = b"alive:"  # an owner still polling its partition, with or without steps to show
 MAX_STEPS_KEPT = 10_000  # per partition: a replica this far behind is waited for no more
 
 
@@ -73,6 +75,17 @@ async def publish_sums(
         await asyncio.gather(*futures)
 
 
+async def publish_alive(producer: Any, topic: str, partitions: Iterable[int]) -> None:
+    """Say that this replica still polls ``partitions``: the network's steps wait for their
+    sums instead of going on without them (``NetworkStepper``)."""
+    futures = [
+        await producer.send(topic, key=ALIVE_PREFIX + str(p).encode(), value=b"")
+        for p in sorted(partitions)
+    ]
+    if futures:
+        await asyncio.gather(*futures)
+
+
 async def publish_states(producer: Any, topic: str, states: pl.DataFrame) -> None:
     """Publish each hub's row (acks as configured on the producer)."""
     futures = [
@@ -85,11 +98,15 @@ async def publish_states(producer: Any, topic: str, states: pl.DataFrame) -> Non
 class NetworkView:
     """Latest published row per hub, kept up to date by ``run()``."""
 
-    def __init__(self, *, bootstrap: str, topic: str) -> None:
+    def __init__(
+        self, *, bootstrap: str, topic: str, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.bootstrap = bootstrap
         self.topic = topic
+        self.clock = clock
         self.rows: dict[str, bytes] = {}
         self.sums: dict[int, dict[int, pl.DataFrame]] = {}  # partition → step_ms → sums
+        self.heard_at: dict[int, float] = {}  # partition → when (clock) its owner last spoke
         self.loaded = False  # read to the end once since start
         self._consumer: Any = None
 
@@ -124,13 +141,27 @@ class NetworkView:
                 for record in records:
                     if record.key is None or record.value is None:
                         continue
-                    if record.key.startswith(SUMS_PREFIX):
+                    if record.key.startswith(ALIVE_PREFIX):
+                        self._take_alive(record.key)
+                    elif record.key.startswith(SUMS_PREFIX):
                         self._take_sums(record)
                     else:
                         self.rows[record.key.decode()] = record.value
             if not self.loaded:
                 positions = {tp: await self._consumer.position(tp) for tp in self._targets}
                 self.loaded = all(positions[tp] >= end for tp, end in self._targets.items())
+
+    def _take_alive(self, key: bytes) -> None:
+        try:
+            partition = int(key[len(ALIVE_PREFIX) :])
+        except ValueError:
+            log.warning("unreadable liveness key on %s: %r", self.topic, key[:40])
+            return
+        self.mark_alive(partition)
+
+    def mark_alive(self, partition: int) -> None:
+        """The partition's owner still polls it (read from ``hub-status``)."""
+        self.heard_at[partition] = self.clock()
 
     def _take_sums(self, record: Any) -> None:
         try:
@@ -144,7 +175,9 @@ class NetworkView:
 
     def add_sums(self, step_ms: int, sums: dict[int, pl.DataFrame]) -> None:
         """Keep partitions' sums at a step (the ones read, and this replica's own)."""
+        now = self.clock()
         for partition, frame in sums.items():
+            self.heard_at[partition] = now
             steps = self.sums.setdefault(partition, {})
             steps[step_ms] = frame
             if len(steps) > MAX_STEPS_KEPT:
