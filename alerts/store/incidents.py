@@ -39,6 +39,7 @@ from alerts.model import AlertChange
 from alerts.outbox import NewNotification, enqueue
 from alerts.store import repository
 from alerts.store.duty import shifts_between
+from alerts.store.rows import from_row
 from storage.base import Base, BigId
 
 
@@ -127,41 +128,8 @@ class Incident:
     reports: list[Report] = field(default_factory=list)
 
 
-def _report(row: IncidentReportRow) -> Report:
-    return Report(
-        id=row.id,
-        kind=cast(ReportKind, row.kind),
-        at=row.at,
-        due_at=row.due_at,
-        level=row.level,
-        draft_text=row.draft_text,
-        draft_text_en=row.draft_text_en,
-        draft_fields=row.draft_fields,
-        text=row.text,
-        fields=row.fields,
-        submitted_at=row.submitted_at,
-        submitted_by=row.submitted_by,
-        escalated_at=row.escalated_at,
-        escalated_to=row.escalated_to,
-    )
-
-
 def _incident(row: IncidentRow, reports: Sequence[IncidentReportRow]) -> Incident:
-    return Incident(
-        id=row.id,
-        alert_id=row.alert_id,
-        opened_at=row.opened_at,
-        scope=row.scope,
-        subject=row.subject,
-        rule=row.rule,
-        level=row.level,
-        state=cast(IncidentState, row.state),
-        carrier=row.carrier,
-        province=row.province,
-        hub_id=row.hub_id,
-        resolved_at=row.resolved_at,
-        reports=[_report(r) for r in reports],
-    )
+    return from_row(Incident, row, reports=[from_row(Report, r) for r in reports])
 
 
 async def record_changes(
@@ -310,7 +278,7 @@ async def overdue_reports(
     for row in rows:
         incident = await session.get(IncidentRow, row.incident_id)
         if incident is not None:
-            found.append((_incident(incident, []), _report(row)))
+            found.append((_incident(incident, []), from_row(Report, row)))
     return found
 
 

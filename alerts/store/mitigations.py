@@ -31,6 +31,7 @@ from alerts.measures import (
 )
 from alerts.notify.base import NotificationItem
 from alerts.store.models import AlertEventRow, AlertRow
+from alerts.store.rows import from_row
 from alerts.store.warnings import warnings_for_provinces
 from storage.base import Base, BigId
 
@@ -70,21 +71,8 @@ class NewMitigation:
 
 
 def _mitigation(row: MitigationRow) -> Mitigation:
-    return Mitigation(
-        id=row.id,
-        hub_id=row.hub_id,
-        carrier=row.carrier,
-        kind=row.kind,  # type: ignore[arg-type]  # written from MitigationKind only
-        starts_at=row.starts_at,
-        planned_end_at=row.planned_end_at,
-        ended_at=row.ended_at,
-        expected_effect=row.expected_effect,
-        note=row.note,
-        declared_by=row.declared_by,
-        declared_at=row.declared_at,
-        ended_by=row.ended_by,
-        effect=None if row.effect is None else MitigationEffect(**row.effect),
-    )
+    effect = None if row.effect is None else MitigationEffect(**row.effect)
+    return from_row(Mitigation, row, effect=effect)
 
 
 async def add_mitigation(

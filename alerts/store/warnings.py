@@ -18,7 +18,8 @@ from sqlalchemy import Index, String, Text, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from alerts.measures import ExternalWarning, WarningColour, WarningKind
+from alerts.measures import ExternalWarning
+from alerts.store.rows import field_values, from_row
 from core.sensitivity import WARNINGS_SCHEMA
 from storage.base import Base, BigId
 
@@ -42,41 +43,12 @@ class ExternalWarningRow(Base):
     recorded_at: Mapped[datetime]
 
 
-def _warning(row: ExternalWarningRow) -> ExternalWarning:
-    kind: WarningKind = row.kind  # type: ignore[assignment]  # written from the Literal only
-    colour: WarningColour = row.colour  # type: ignore[assignment]
-    return ExternalWarning(
-        id=row.id,
-        kind=kind,
-        colour=colour,
-        province=row.province,
-        city=row.city,
-        valid_from=row.valid_from,
-        valid_to=row.valid_to,
-        source=row.source,
-        text=row.text,
-        recorded_by=row.recorded_by,
-        recorded_at=row.recorded_at,
-    )
-
-
 async def insert_warning(session: AsyncSession, warning: ExternalWarning) -> ExternalWarning:
     """Store a new warning (its ``id`` is ignored); the warning as stored, with its id."""
-    row = ExternalWarningRow(
-        kind=warning.kind,
-        colour=warning.colour,
-        province=warning.province,
-        city=warning.city,
-        valid_from=warning.valid_from,
-        valid_to=warning.valid_to,
-        source=warning.source,
-        text=warning.text,
-        recorded_by=warning.recorded_by,
-        recorded_at=warning.recorded_at,
-    )
+    row = ExternalWarningRow(**field_values(warning, leave_out=("id",)))
     session.add(row)
     await session.flush()
-    return _warning(row)
+    return from_row(ExternalWarning, row)
 
 
 async def list_warnings(
@@ -99,7 +71,7 @@ async def list_warnings(
             limit
         )
     )
-    return [_warning(row) for row in rows]
+    return [from_row(ExternalWarning, row) for row in rows]
 
 
 async def warnings_for_provinces(
@@ -111,7 +83,7 @@ async def warnings_for_provinces(
     rows = await session.scalars(
         select(ExternalWarningRow).where(ExternalWarningRow.province.in_(sorted(provinces)))
     )
-    return [_warning(row) for row in rows]
+    return [from_row(ExternalWarning, row) for row in rows]
 
 
 async def warnings_frame(session: AsyncSession, *, valid_after: datetime) -> pl.DataFrame:
