@@ -40,16 +40,8 @@ class MitigationEffectOut(BaseModel):
     @classmethod
     def of(cls, effect: MitigationEffect) -> MitigationEffectOut:
         """From the domain object, with its sentences."""
-        return cls(
-            net_inflow_before_per_min=effect.net_inflow_before_per_min,
-            net_inflow_after_per_min=effect.net_inflow_after_per_min,
-            time_to_overflow_before_s=effect.time_to_overflow_before_s,
-            time_to_overflow_after_s=effect.time_to_overflow_after_s,
-            net_inflow_improved=effect.net_inflow_improved,
-            time_to_overflow_improved=effect.time_to_overflow_improved,
-            summary=effect_sentence(effect, "zh"),
-            summary_en=effect_sentence(effect, "en"),
-        )
+        zh, en = effect_sentence(effect, "zh"), effect_sentence(effect, "en")
+        return cls(**asdict(effect), summary=zh, summary_en=en)
 
 
 class MitigationOut(BaseModel):
@@ -75,24 +67,9 @@ class MitigationOut(BaseModel):
     def of(cls, mitigation: Mitigation) -> MitigationOut:
         """From the domain object."""
         zh, en = MITIGATION_KINDS[mitigation.kind]
-        effect = mitigation.effect
-        return cls(
-            id=mitigation.id,
-            hub_id=mitigation.hub_id,
-            carrier=mitigation.carrier,
-            kind=mitigation.kind,
-            kind_zh=zh,
-            kind_en=en,
-            starts_at=mitigation.starts_at,
-            planned_end_at=mitigation.planned_end_at,
-            ended_at=mitigation.ended_at,
-            expected_effect=mitigation.expected_effect,
-            note=mitigation.note,
-            declared_by=mitigation.declared_by,
-            declared_at=mitigation.declared_at,
-            ended_by=mitigation.ended_by,
-            effect=None if effect is None else MitigationEffectOut.of(effect),
-        )
+        effect = None if mitigation.effect is None else MitigationEffectOut.of(mitigation.effect)
+        fields = {**asdict(mitigation), "effect": effect}
+        return cls(**fields, kind_zh=zh, kind_en=en)
 
 
 class WarningOut(BaseModel):

@@ -6,6 +6,7 @@ The alert fields are the ones DESIGN.md fixes; ``fingerprint`` and ``fired_at`` 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -147,14 +148,7 @@ class AlertChangeOut(BaseModel):
     @classmethod
     def of(cls, change: AlertChange) -> AlertChangeOut:
         """From the domain object."""
-        return cls(
-            event_id=change.event_id,
-            kind=change.kind,
-            at=change.at,
-            previous_level=change.previous_level,
-            actor=change.actor,
-            alert=AlertOut.of(change.alert),
-        )
+        return cls(**{**asdict(change), "alert": AlertOut.of(change.alert)})
 
 
 class MatcherModel(BaseModel):
