@@ -37,7 +37,7 @@ ALERT_EXAMPLE: dict[str, Any] = {
     "labels": {"hub_id": "ZTO-HZ-01", "carrier": "ZTO", "province": "浙江"},
     "summary": "杭州转运中心 利用率 91%，预计 48 分钟后爆仓",
     "summary_en": "Hangzhou hub at 91% of capacity, overflow in 48 min",
-    "values": {"utilization": 0.91, "backlog_parcels": 455000, "time_to_overflow_s": 2880},
+    "values": {"utilization": 0.91, "backlog": 455000, "time_to_overflow_s": 2880},
     "acked_by": None,
     "acked_at": None,
 }

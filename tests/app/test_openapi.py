@@ -7,20 +7,20 @@ import os
 import re
 import subprocess
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 import pytest
 
-from alerts.model import Alert
 from app.api.models.network import NetworkStatus
 from app.main import create_app
 from app.settings import Settings
 from core.engine import HUB_STATE_SCHEMA, hub_series
 from core.rollups import national_rollup, province_rollup
 from core.state import BUCKET_SCHEMA
+from core.vocabulary import RULES
+from tests.alerts.factories import alert
 from tests.support.service import hub_line, wait_for
 
 # the read endpoints of issue 15's contracts: health, network, provinces, hubs, alerts, silences
@@ -82,25 +82,15 @@ def test_hubs_list_every_measure_of_a_hub(openapi: dict[str, Any]) -> None:
 
 
 def test_alerts_list_every_field_of_an_alert(openapi: dict[str, Any]) -> None:
-    alert = Alert(
-        id="a",
-        fingerprint="f",
-        rule="hub_overflow",
-        scope="hub",
-        subject="ZTO-HZ01",
-        level="red",
-        state="firing",
-        hub_id="ZTO-HZ01",
-        carrier="ZTO",
-        province="浙江",
-        summary="",
-        summary_en="",
-        values_json="{}",
-        started_at=datetime(2025, 11, 11, tzinfo=UTC),
-    )
-    served = set(alert.as_json()) | {"mitigations", "warnings"}
+    served = set(alert().as_json()) | {"mitigations", "warnings"}
     assert _fields(openapi, "/v1/alerts/{alert_id}") == served
     assert _fields(openapi, "/v1/alerts") == {"alerts", "next_cursor"}
+
+
+def test_the_alert_example_shows_numbers_its_rule_writes(openapi: dict[str, Any]) -> None:
+    (example,) = openapi["components"]["schemas"]["AlertOut"]["examples"]
+    assert example["values"]
+    assert set(example["values"]) <= set(RULES[example["rule"]].shown)
 
 
 def test_readiness_lists_every_condition_it_reports(openapi: dict[str, Any]) -> None:
