@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -80,19 +80,9 @@ def signal(
 ) -> Signal:
     """One ``Signal`` (what the lifecycle sees)."""
     data = row(subject, level, rule=rule, scope=scope)
-    return Signal(
-        fingerprint=fingerprint(rule, scope, subject),
-        rule=rule,
-        scope=scope,
-        subject=subject,
-        level=level,
-        hub_id=data["hub_id"],
-        carrier=data["carrier"],
-        province=data["province"],
-        summary=data["summary"],
-        summary_en=data["summary_en"],
-        values_json=data["values"],
-    )
+    del data["at"]
+    values_json = data.pop("values")
+    return Signal(fingerprint=fingerprint(rule, scope, subject), values_json=values_json, **data)
 
 
 def alert(subject: str = "ZTO-HZ-01", level: str = "orange", **changes: Any) -> Alert:
@@ -102,20 +92,10 @@ def alert(subject: str = "ZTO-HZ-01", level: str = "orange", **changes: Any) -> 
     )
     made = Alert(
         id=f"id-{base.subject}",
-        fingerprint=base.fingerprint,
-        rule=base.rule,
-        scope=base.scope,
-        subject=base.subject,
-        level=base.level,
         state="firing",
-        hub_id=base.hub_id,
-        carrier=base.carrier,
-        province=base.province,
-        summary=base.summary,
-        summary_en=base.summary_en,
-        values_json=base.values_json,
         started_at=T0,
         fired_at=T0 + timedelta(minutes=2),
+        **asdict(base),
     )
     return replace(made, **changes)
 
