@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Generic, TypeVar
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app import keys_store
 from app.api.deps import Principal, Role
 
 CACHE_TTL_S = 5.0
@@ -97,7 +97,7 @@ class IssuedKey:
 
 
 class KeyStore:
-    """Keys in the service database (table ``api_keys``), plus the bootstrap admin key."""
+    """The keys of the service database (``app.keys_store``), plus the bootstrap admin key."""
 
     def __init__(self, engine: AsyncEngine, *, admin_key: str | None = None) -> None:
         self.engine = engine
@@ -116,21 +116,11 @@ class KeyStore:
             return cached
         if self.unknown.get(digest, now):
             return None
-        async with self.engine.connect() as conn:
-            row = (
-                await conn.execute(
-                    text(
-                        "SELECT id, role, carrier FROM api_keys "
-                        "WHERE key_hash = :h AND revoked_at IS NULL"
-                    ),
-                    {"h": digest},
-                )
-            ).first()
-        if row is None:
+        principal = await keys_store.find_live(self.engine, digest)
+        if principal is None:
             self.unknown.put(digest, True, now)
-            return None
-        principal = Principal(key_id=row.id, role=row.role, carrier=row.carrier)
-        self.known.put(digest, principal, now)
+        else:
+            self.known.put(digest, principal, now)
         return principal
 
     async def issue(self, role: str) -> IssuedKey:
@@ -139,54 +129,18 @@ class KeyStore:
         key_id = secrets.token_hex(6)
         raw_key = f"pw_{key_id}_{secrets.token_urlsafe(24)}"
         created_at = datetime.now(UTC)
-        async with self.engine.begin() as conn:
-            await conn.execute(
-                text(
-                    "INSERT INTO api_keys (id, key_hash, role, carrier, created_at) "
-                    "VALUES (:id, :h, :role, :carrier, :created_at)"
-                ),
-                {
-                    "id": key_id,
-                    "h": hash_key(raw_key),
-                    "role": name,
-                    "carrier": carrier,
-                    "created_at": created_at,
-                },
-            )
+        await keys_store.add(
+            self.engine,
+            key_id=key_id,
+            key_hash=hash_key(raw_key),
+            role=name,
+            carrier=carrier,
+            created_at=created_at,
+        )
         return IssuedKey(id=key_id, key=raw_key, role=role, created_at=created_at)
-
-    async def issue_known(self, raw_key: str, role: str) -> None:
-        """Store a key chosen by the caller (the demo prints fixed keys); no-op if it exists."""
-        name, carrier = parse_role(role)
-        digest = hash_key(raw_key)
-        async with self.engine.begin() as conn:
-            exists = (
-                await conn.execute(
-                    text("SELECT 1 FROM api_keys WHERE key_hash = :h"), {"h": digest}
-                )
-            ).first()
-            if exists is None:
-                await conn.execute(
-                    text(
-                        "INSERT INTO api_keys (id, key_hash, role, carrier, created_at) "
-                        "VALUES (:id, :h, :role, :carrier, :created_at)"
-                    ),
-                    {
-                        "id": secrets.token_hex(6),
-                        "h": digest,
-                        "role": name,
-                        "carrier": carrier,
-                        "created_at": datetime.now(UTC),
-                    },
-                )
-        self.unknown.clear()  # it may have been looked up (and refused) before it was stored
 
     async def revoke(self, key_id: str) -> bool:
         """Revoke a key; False when there is no such live key."""
-        async with self.engine.begin() as conn:
-            result = await conn.execute(
-                text("UPDATE api_keys SET revoked_at = :now WHERE id = :id AND revoked_at IS NULL"),
-                {"now": datetime.now(UTC), "id": key_id},
-            )
+        revoked = await keys_store.revoke(self.engine, key_id, datetime.now(UTC))
         self.known.clear()
-        return bool(result.rowcount)
+        return revoked

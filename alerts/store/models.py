@@ -6,7 +6,6 @@ alert_events      the history: every transition, acknowledgement and escalation,
 silences          matchers and the wall-clock window they mute
 outbox            every notification, recorded before it is sent, with its delivery state
 notification_log  every message actually sent (group interval and rate limits read it)
-api_keys          the app's API keys, stored as SHA-256 hashes
 hub_registry      hubs changed over the API: the current spec per hub (alerts.store.registry)
 hub_registry_changes  every registry change: who, when, before, after
 """
@@ -16,7 +15,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, Float, Index, Integer, String, Text, text
+from sqlalchemy import JSON, BigInteger, Float, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.base import Base, BigId
@@ -143,24 +142,6 @@ class NotificationLogRow(Base):
     sent_at: Mapped[datetime]
     item_count: Mapped[int] = mapped_column(Integer)
     digest: Mapped[str | None] = mapped_column(String(16))
-
-
-class ApiKeyRow(Base):
-    """An API key of the app: only its SHA-256 hex is stored. Roles as in ``app.api.deps.Role``."""
-
-    __tablename__ = "api_keys"
-    __table_args__ = (
-        CheckConstraint(
-            "role IN ('admin', 'regulator', 'oncall', 'carrier')", name="ck_api_keys_role"
-        ),
-    )
-
-    id: Mapped[str] = mapped_column(Text, primary_key=True)
-    key_hash: Mapped[str] = mapped_column(Text, unique=True)
-    role: Mapped[str] = mapped_column(Text)
-    carrier: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime]
-    revoked_at: Mapped[datetime | None]
 
 
 class HubRegistryRow(Base):
