@@ -1,6 +1,6 @@
 """Open the service database: an async engine on SQLite (default) or PostgreSQL, migrated to head.
 
-    db = await open_database("sqlite+aiosqlite:///.peakwatch/alerts.db")
+    db = await open_database("sqlite+aiosqlite:///.peakwatch/peakwatch.db")
     async with db.sessionmaker.begin() as session: ...
     await db.close()
 
