@@ -201,7 +201,7 @@ def readings(rule: str, lang: Lang) -> list[str]:
     return [reading(key, term.scope, lang) for key in term.shown if key in READINGS]
 
 
-def annotations(mirror: Mirror, level: WarningLevel) -> dict[str, str]:
+def alert_annotations(mirror: Mirror, level: WarningLevel) -> dict[str, str]:
     """Summaries as the chat messages title an alert; the numbers behind it; its runbook."""
     term = RULES[mirror.rule]
     level_zh, level_en = LEVELS[level].name("zh"), LEVELS[level].name("en")
@@ -227,7 +227,7 @@ def alert_rules(mirror: Mirror) -> list[dict[str, Any]]:
         if mirror.pending:
             rule["for"] = mirror.pending
         rule["labels"] = {"rule": mirror.rule, "level": level, "severity": SEVERITY[level]}
-        rule["annotations"] = annotations(mirror, level)
+        rule["annotations"] = alert_annotations(mirror, level)
         rules.append(rule)
     return rules
 
