@@ -1,14 +1,14 @@
 """Alerting: from the core's risk signals to the on-call phone, with nothing lost.
 
-One module per stage, in the order a signal meets them (see docs/alerting.md):
+Split by the clock each part runs on, in the order a signal meets them (see docs/alerting.md):
 
-    tick, fingerprint   the signal frame → one Signal per (rule, scope, subject)
-    lifecycle           pure decisions with ``now``: pending → firing → resolved, level changes
-    store/              SQLAlchemy tables, Alembic migrations, queries (SQLite or PostgreSQL)
-    outbox              notifications recorded in the tick's transaction, delivered later
-    delivery            the wall-clock pass: escalate, claim, plan, send, record
-    escalate, route     who is told, and who next when nobody acknowledges
-    dispatch            grouping, rate limits and digests (with silence and inhibit)
-    notify/             one module per integration; render and texts write the messages
-    service             ``AlertService``, the facade the app holds
+    evaluation/   event time: tick, fingerprint, lifecycle, incidents, in the step's transaction
+    store/        every query: alerts and history, the outbox, silences, incidents, duty, …
+    delivery/     wall time: the delivery pass, routes, escalation, dispatch, silences, inhibition
+    notify/       one module per integration; render and texts (below them) write the messages
+
+Shared by all of them, at this level: ``model`` (Alert, AlertChange), ``config``, ``errors``,
+``metrics``, ``duty`` (the roster: who handles an incident, whom a message @-mentions),
+``measures*`` and ``schemas`` (the API's shapes); ``service`` is ``AlertService``, the facade the
+app holds.
 """

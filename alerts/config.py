@@ -31,7 +31,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
-from alerts.incidents import IncidentConfig
+from alerts.evaluation.incidents import IncidentConfig
 from alerts.model import LABEL_NAMES
 from core.errors import ConfigError
 from core.levels import WarningLevel

@@ -5,14 +5,14 @@ PeakwatchError
 ├── AlertNotActiveError    the alert is resolved: there is nothing left to acknowledge
 ├── AckLinkError           an acknowledge link's token does not match the alert
 ├── SilenceNotFoundError   no silence has that id
-├── SilenceError           a silence cannot be made as asked (``alerts.silence``)
+├── SilenceError           a silence cannot be made as asked (``alerts.delivery.silence``)
 └── NotifyError            a notification was not delivered; ``retryable`` (``alerts.notify.base``)
 """
 
 from __future__ import annotations
 
+from alerts.delivery.silence import SilenceError
 from alerts.notify.base import NotifyError
-from alerts.silence import SilenceError
 from core.errors import PeakwatchError
 
 __all__ = [

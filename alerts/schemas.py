@@ -12,10 +12,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from alerts.delivery.silence import Silence
 from alerts.measures import ExternalWarning, Mitigation
 from alerts.measures_out import MitigationOut, WarningOut
 from alerts.model import Alert, AlertChange, AlertState, ChangeKind
-from alerts.silence import Silence
 from core.levels import WarningLevel
 
 AlertValue = int | float | str | bool | list[str] | None

@@ -24,26 +24,19 @@ import polars as pl
 from prometheus_client import CollectorRegistry
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from alerts import incidents as incident_rules
-from alerts import lifecycle, outbox
 from alerts.config import AlertingConfig
-from alerts.delivery import Deliverer
+from alerts.delivery.silence import Matcher, Silence, new_silence
+from alerts.delivery.worker import Deliverer
 from alerts.errors import (
     AckLinkError,
     AlertNotActiveError,
     AlertNotFoundError,
     SilenceNotFoundError,
 )
-from alerts.lifecycle import Authority
-from alerts.metrics import AlertMetrics
-from alerts.model import Alert, AlertChange
-from alerts.notify.build import build_notifier
-from alerts.render import Links, Renderer, ack_token_valid
-from alerts.silence import Matcher, Silence, new_silence
-from alerts.store import incidents as incident_store
-from alerts.store import repository, silences
-from alerts.store.history import AlertQuery, query_alerts
-from alerts.tick import (
+from alerts.evaluation import incidents as incident_rules
+from alerts.evaluation import lifecycle
+from alerts.evaluation.lifecycle import Authority
+from alerts.evaluation.tick import (
     StepSignals,
     authority,
     mark_late,
@@ -52,6 +45,13 @@ from alerts.tick import (
     stamp_firing,
     step_authority,
 )
+from alerts.metrics import AlertMetrics
+from alerts.model import Alert, AlertChange
+from alerts.notify.build import build_notifier
+from alerts.notify.render import Links, Renderer, ack_token_valid
+from alerts.store import incidents as incident_store
+from alerts.store import outbox, repository, silences
+from alerts.store.history import AlertQuery, query_alerts
 from storage.db import Database
 
 EVENT_PAGE = 500
@@ -262,7 +262,7 @@ class AlertService:
         }
 
     async def deliver_due(self, *, wall_now: datetime) -> int:
-        """One delivery pass (see ``alerts.delivery``); returns notifications delivered.
+        """One delivery pass (see ``alerts.delivery.worker``); returns notifications delivered.
 
         Incident reports past their deadline are escalated first (to the leader on call), once.
         """

@@ -31,10 +31,10 @@ from aiokafka.errors import KafkaError
 from fastapi import Depends, Request
 from prometheus_client import CollectorRegistry, Counter
 
+from alerts.evaluation.tick import StepSignals
 from alerts.service import AlertService
 from alerts.store.registry import changes_after, last_change_id, load_registry_rows
 from alerts.store.warnings import warnings_frame
-from alerts.tick import StepSignals
 from app.api.deps import Principal
 from app.keys import KeyStore
 from app.ratelimit import RateLimiter

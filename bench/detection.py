@@ -46,10 +46,10 @@ import polars as pl
 from aiokafka.partitioner import DefaultPartitioner
 
 from alerts.config import AlertingConfig
+from alerts.evaluation.tick import StepSignals
 from alerts.model import AlertChange
 from alerts.service import AlertService
 from alerts.store.history import AlertQuery
-from alerts.tick import StepSignals
 from consumers.batch import RawBatch, process_batch
 from core.config import RiskConfig
 from core.engine import Engine, StepResult

@@ -29,8 +29,8 @@ import polars as pl
 from prometheus_client import CollectorRegistry
 
 from alerts.config import AlertingConfig
+from alerts.evaluation.tick import StepSignals
 from alerts.service import AlertService
-from alerts.tick import StepSignals
 from app.runtime import Runtime
 from app.settings import Settings
 from consumers.network_steps import NetworkStepper

@@ -25,7 +25,7 @@ import httpx
 from alerts.config import AlertmanagerReceiver
 from alerts.model import Alert, rfc3339
 from alerts.notify.base import Notification, NotificationItem, post
-from alerts.render import Links
+from alerts.notify.render import Links
 
 CHUNK = 500  # alerts per POST
 

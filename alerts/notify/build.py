@@ -18,9 +18,9 @@ from alerts.notify.base import Notifier
 from alerts.notify.dingtalk import DingTalkNotifier
 from alerts.notify.email import EmailNotifier
 from alerts.notify.feishu import FeishuNotifier
+from alerts.notify.render import Renderer
 from alerts.notify.webhook import WebhookNotifier
 from alerts.notify.wecom import WeComNotifier
-from alerts.render import Renderer
 
 
 def build_notifier(

@@ -23,7 +23,7 @@ import httpx
 
 from alerts.config import DingTalkReceiver
 from alerts.notify.base import Notification, check_robot_reply, post
-from alerts.render import Renderer
+from alerts.notify.render import Renderer
 
 MAX_MARKDOWN_BYTES = 18_000  # DingTalk's limit is 20,000; leave room for the title and JSON
 RETRY_CODES = {-1, 130101}

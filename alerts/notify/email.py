@@ -16,8 +16,8 @@ from email.utils import formatdate, make_msgid
 
 from alerts.config import EmailReceiver
 from alerts.notify.base import Notification, NotifyError
-from alerts.render import Renderer
-from alerts.texts import LEVEL_EMOJI, format_values, kind_label, rule_name, text
+from alerts.notify.render import Renderer
+from alerts.notify.texts import LEVEL_EMOJI, format_values, kind_label, rule_name, text
 from core.levels import LEVEL_COLOURS, LEVEL_RANK
 
 

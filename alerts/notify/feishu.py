@@ -22,8 +22,8 @@ import httpx
 
 from alerts.config import FeishuReceiver
 from alerts.notify.base import Notification, check_robot_reply, post
-from alerts.render import Renderer
-from alerts.texts import text
+from alerts.notify.render import Renderer
+from alerts.notify.texts import text
 from core.levels import LEVEL_RANK
 
 MAX_CARD_BYTES = 20_000

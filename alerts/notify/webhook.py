@@ -23,7 +23,7 @@ import httpx
 
 from alerts.config import WebhookReceiver
 from alerts.notify.base import Notification, post
-from alerts.render import Renderer
+from alerts.notify.render import Renderer
 from core.levels import LEVEL_COLOURS
 
 TIMESTAMP_HEADER = "X-Peakwatch-Timestamp"

@@ -17,7 +17,7 @@ import httpx
 
 from alerts.config import WeComReceiver
 from alerts.notify.base import Notification, check_robot_reply, post
-from alerts.render import Renderer
+from alerts.notify.render import Renderer
 
 MAX_CONTENT_BYTES = 4096
 RETRY_CODES = {-1, 45009}

@@ -24,10 +24,10 @@ from sqlalchemy import JSON, Index, String, Text, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from alerts import route
 from alerts.config import AlertingConfig
+from alerts.delivery import route
 from alerts.duty import Shift, on_duty
-from alerts.incidents import (
+from alerts.evaluation.incidents import (
     IncidentConfig,
     IncidentDecision,
     IncidentState,
@@ -36,15 +36,15 @@ from alerts.incidents import (
     decide,
 )
 from alerts.model import AlertChange
-from alerts.outbox import NewNotification, enqueue
 from alerts.store import repository
 from alerts.store.duty import shifts_between
+from alerts.store.outbox import NewNotification, enqueue
 from alerts.store.rows import from_row
 from storage.base import Base, BigId
 
 
 class IncidentRow(Base):
-    """One incident (see ``alerts.incidents``); times are event time."""
+    """One incident (see ``alerts.evaluation.incidents``); times are event time."""
 
     __tablename__ = "incidents"
     __table_args__ = (Index("ix_incidents_state_opened_at", "state", "opened_at"),)

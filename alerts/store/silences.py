@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from alerts.silence import Matcher, Silence
+from alerts.delivery.silence import Matcher, Silence
 from alerts.store.models import SilenceRow
 
 

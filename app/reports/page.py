@@ -8,7 +8,7 @@ import io
 from datetime import datetime
 from html import escape
 
-from alerts.texts import rule_name
+from alerts.notify.texts import rule_name
 from app.api.models.incidents import ReportOut as IncidentReportOut
 from app.reports.charts import hourly_curve, level_bars
 from app.reports.model import DailyReport, HubOfDay

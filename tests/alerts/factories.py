@@ -12,10 +12,10 @@ from typing import Any
 import httpx
 import polars as pl
 
-from alerts.fingerprint import fingerprint
+from alerts.evaluation.fingerprint import fingerprint
 from alerts.model import Alert, NotificationKind, Signal
 from alerts.notify.base import Notification, NotificationItem
-from alerts.render import Links, Renderer
+from alerts.notify.render import Links, Renderer
 from core.signals import SIGNAL_SCHEMA
 
 T0 = datetime(2025, 11, 11, 12, 0, tzinfo=UTC)

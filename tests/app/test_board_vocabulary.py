@@ -15,7 +15,7 @@ import pytest
 
 from core.vocabulary import LEVELS, RULES, rule_name
 from tests.alerts.factories import alert, item, renderer, single
-from tests.alerts.test_texts import ALERTS
+from tests.alerts.notify.test_texts import ALERTS
 
 ROOT = Path(__file__).resolve().parents[2]
 BOARD_FILE = ROOT / "app" / "board" / "vocabulary.js"

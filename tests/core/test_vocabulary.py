@@ -11,7 +11,7 @@ import pytest
 
 from core.signals import RULES as SIGNAL_RULES
 from core.vocabulary import RULES, VALUES, RejectReason, format_value
-from tests.alerts.test_texts import ALERTS
+from tests.alerts.notify.test_texts import ALERTS
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from alerts.incidents import IncidentState, ReportKind
+from alerts.evaluation.incidents import IncidentState, ReportKind
 from alerts.store.incidents import Incident, Report
 
 

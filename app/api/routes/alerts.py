@@ -17,6 +17,7 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, s
 from fastapi.responses import HTMLResponse
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
+from alerts.delivery.silence import Matcher
 from alerts.errors import (
     AckLinkError,
     AlertNotActiveError,
@@ -33,7 +34,6 @@ from alerts.schemas import (
     SilenceOut,
 )
 from alerts.service import AlertService
-from alerts.silence import Matcher
 from alerts.store.history import AlertQuery
 from app.api.deps import OnCallDep, Principal, PrincipalDep, require_roles
 from app.api.routes.mitigations import alert_outs

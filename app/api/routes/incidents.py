@@ -1,7 +1,7 @@
 """Incidents (突发事件信息报告) and their reports: read, submit, and read an incident's history.
 
-Incidents are opened by the alerting itself (``alerts.incidents``); here the regulator on duty
-completes a draft and submits it. A carrier key sees only its own hubs' incidents (never a
+Incidents are opened by the alerting itself (``alerts.evaluation.incidents``); here the regulator
+on duty completes a draft and submits it. A carrier key sees only its own hubs' incidents (never a
 province or network one) and submits nothing.
 """
 
@@ -14,9 +14,9 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from alerts.duty import BEIJING
-from alerts.incidents import ReportKind
+from alerts.evaluation.incidents import ReportKind
+from alerts.notify.texts import level_name, rule_name
 from alerts.store.incidents import Incident, Report, get_incident, list_incidents, submit_report
-from alerts.texts import level_name, rule_name
 from app.api.deps import Principal, PrincipalDep, require_roles
 from app.api.models.incidents import IncidentOut, incident_out
 from app.api.problems import field_error, problems

@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from alerts.config import AlertingConfig
 from alerts.duty import Shift
-from alerts.incidents import IncidentConfig
+from alerts.evaluation.incidents import IncidentConfig
 from alerts.service import AlertService
 from alerts.store.duty import replace_roster
 from alerts.store.incidents import list_incidents, submit_report

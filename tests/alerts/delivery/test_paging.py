@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 
 from alerts.config import AlertingConfig
+from alerts.delivery.silence import Matcher
 from alerts.service import AlertService
-from alerts.silence import Matcher
 from alerts.store.history import AlertQuery
 from storage.db import Database
 from tests.alerts.conftest import ServiceFactory

@@ -24,9 +24,9 @@ from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from alerts.inhibit import split_hub_items
+from alerts.delivery.inhibit import split_hub_items
+from alerts.delivery.silence import MUTED_PREFIX, Silence, silenced_by
 from alerts.notify.base import DigestReason, Notification, NotificationItem
-from alerts.silence import MUTED_PREFIX, Silence, silenced_by
 
 RATE_WINDOW = timedelta(minutes=1)
 DIGEST_GROUP = "digest"

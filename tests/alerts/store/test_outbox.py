@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from alerts.config import OutboxSettings
-from alerts.outbox import (
+from alerts.store.outbox import (
     NewNotification,
     backoff_s,
     claim_due,

@@ -33,9 +33,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from alerts.config import OutboxSettings
+from alerts.delivery.silence import MUTED_PREFIX
 from alerts.model import Alert, NotificationKind, alert_from_json
 from alerts.notify.base import Notification, NotificationItem
-from alerts.silence import MUTED_PREFIX
 from alerts.store.models import AlertRow, NotificationLogRow, OutboxRow
 
 KEYED_CHUNK = 500  # follow-ups per INSERT: 500 × 12 columns stays under the drivers' limits

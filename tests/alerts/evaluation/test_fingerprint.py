@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from alerts.fingerprint import fingerprint, fingerprint_column
+from alerts.evaluation.fingerprint import fingerprint, fingerprint_column
 from tests.alerts.factories import frame, row
 
 

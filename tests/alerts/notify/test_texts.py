@@ -10,9 +10,9 @@ from datetime import datetime
 import pytest
 
 from alerts.config import RulePeriods
-from alerts.lifecycle import start
+from alerts.evaluation.lifecycle import start
+from alerts.evaluation.tick import signals_by_fingerprint
 from alerts.model import Alert
-from alerts.tick import signals_by_fingerprint
 from core import hub_rules
 from core.config import RiskConfig
 from core.network_rules import network_signals

@@ -29,16 +29,16 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from alerts import escalate, outbox, route
 from alerts.config import AlertingConfig
-from alerts.dispatch import RATE_WINDOW, DeliveryState, plan
-from alerts.inhibit import NETWORK_RULE
+from alerts.delivery import escalate, route
+from alerts.delivery.dispatch import RATE_WINDOW, DeliveryState, plan
+from alerts.delivery.inhibit import NETWORK_RULE
+from alerts.delivery.silence import silenced_by
 from alerts.metrics import AlertMetrics
 from alerts.model import Alert, AlertChange
 from alerts.notify.alertmanager import AlertmanagerNotifier
 from alerts.notify.base import Notification, NotificationItem, Notifier, NotifyError
-from alerts.silence import silenced_by
-from alerts.store import repository
+from alerts.store import outbox, repository
 from alerts.store.duty import with_duty
 from alerts.store.mitigations import with_measures
 from alerts.store.models import AlertRow

@@ -18,11 +18,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from alerts import route
 from alerts.config import AlertingConfig, Escalation
+from alerts.delivery import route
+from alerts.delivery.silence import Silence, silenced_by
 from alerts.model import Alert, NotificationKind
-from alerts.outbox import Heard
-from alerts.silence import Silence, silenced_by
+from alerts.store.outbox import Heard
 
 
 @dataclass(frozen=True, slots=True)

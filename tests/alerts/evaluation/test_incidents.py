@@ -1,5 +1,5 @@
 """Which alert transitions open, follow and close an incident, when reports fall due, and what
-the draft first report says (``alerts.incidents``: pure, times passed in)."""
+the draft first report says (``alerts.evaluation.incidents``: pure, times passed in)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from alerts.duty import Shift
-from alerts.incidents import IncidentConfig, OpenIncident, decide, effect, overdue
+from alerts.evaluation.incidents import IncidentConfig, OpenIncident, decide, effect, overdue
 from alerts.model import AlertChange, ChangeKind
 from tests.alerts.factories import T0, alert
 

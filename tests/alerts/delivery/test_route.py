@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from alerts.config import AlertingConfig
-from alerts.route import deliveries, escalations
+from alerts.delivery.route import deliveries, escalations
 
 CONFIG = AlertingConfig.from_mapping(
     {

@@ -11,11 +11,11 @@ from datetime import datetime
 import polars as pl
 
 from alerts.config import AlertingConfig
-from alerts.fingerprint import fingerprint_column
-from alerts.lifecycle import Authority, Decision
+from alerts.delivery.route import deliveries
+from alerts.evaluation.fingerprint import fingerprint_column
+from alerts.evaluation.lifecycle import Authority, Decision
 from alerts.model import Alert, AlertChange, NotificationKind, Signal
-from alerts.outbox import NewNotification
-from alerts.route import deliveries
+from alerts.store.outbox import NewNotification
 from core.levels import WARNING_LEVELS
 
 

@@ -9,9 +9,9 @@ from datetime import timedelta
 import pytest
 
 from alerts.config import AlertingConfig, Escalation
-from alerts.escalate import Listener, due, follow_up, follow_ups, listeners
-from alerts.outbox import Heard
-from alerts.silence import Matcher, Silence
+from alerts.delivery.escalate import Listener, due, follow_up, follow_ups, listeners
+from alerts.delivery.silence import Matcher, Silence
+from alerts.store.outbox import Heard
 from tests.alerts.factories import WALL0, alert
 
 STEPS = [

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from alerts.config import RulePeriods
-from alerts.lifecycle import decide
+from alerts.evaluation.lifecycle import decide
 from alerts.model import Alert
 from tests.alerts.factories import T0, alert, signal
 

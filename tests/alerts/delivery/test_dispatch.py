@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from alerts.dispatch import DeliveryState, Plan, plan
+from alerts.delivery.dispatch import DeliveryState, Plan, plan
+from alerts.delivery.silence import Matcher, Silence
 from alerts.notify.base import NotificationItem
-from alerts.silence import Matcher, Silence
 from tests.alerts.factories import WALL0, alert, item
 
 NOW = WALL0 + timedelta(seconds=30)

@@ -7,7 +7,7 @@ import json
 from dataclasses import replace
 
 from alerts.notify.base import Notification
-from alerts.render import ack_token, ack_token_valid
+from alerts.notify.render import ack_token, ack_token_valid
 from tests.alerts.factories import HUB_VALUES, LINKS, alert, item, renderer, single
 
 RED = alert(

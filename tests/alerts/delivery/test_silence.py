@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from alerts.silence import Matcher, SilenceError, new_silence, silenced_by
+from alerts.delivery.silence import Matcher, SilenceError, new_silence, silenced_by
 from tests.alerts.factories import WALL0
 
 LABELS = {

@@ -31,8 +31,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from alerts.duty import BEIJING, Shift, on_duty
 from alerts.model import AlertChange, rfc3339
-from alerts.texts import format_values, level_name, rule_name
 from core.levels import LEVEL_RANK, WarningLevel
+from core.vocabulary import Lang, format_values, level_name, rule_name
 
 ReportKind = Literal["first", "follow_up", "final"]
 IncidentState = Literal["open", "resolved", "closed"]
@@ -234,6 +234,11 @@ def _contact(shift: Shift) -> dict[str, str | None]:
     return {"person": shift.person, "role": shift.role, "phone": shift.phone, "email": shift.email}
 
 
+def _numbers(values: Mapping[str, Any], lang: Lang) -> str:
+    """Every known value of the alert with its label and unit: ``积压 3,000 件 · …``."""
+    return " · ".join(format_values("", values, lang))  # no rule: every key the vocabulary knows
+
+
 def _where(fields: Mapping[str, Any], subject: str, lang: str) -> str:
     if fields["hub_id"]:
         place = [fields["province"], fields["carrier"], fields["hub_id"]]
@@ -255,7 +260,7 @@ def _text_zh(kind: ReportKind, change: AlertChange, fields: Mapping[str, Any]) -
     else:
         head += f"出现{rule_name(alert.rule, 'zh')}，预警等级为{level}。"
     hit, handler = fields["effect"], fields["handler"]
-    lines = [head, f"一、基本情况：{format_values(fields['values'], 'zh') or '暂无数据'}。"]
+    lines = [head, f"一、基本情况：{_numbers(fields['values'], 'zh') or '暂无数据'}。"]
     if hit["backlog_parcels"] is not None:
         held = hit["parcels_over_capacity"]
         hours = hit["hours_to_clear"]
@@ -292,7 +297,7 @@ def _text_en(kind: ReportKind, change: AlertChange, fields: Mapping[str, Any]) -
     else:
         head = f"First report: {when}, {rule} at {where}, level {level}."
     hit, handler = fields["effect"], fields["handler"]
-    lines = [head, f"Situation: {format_values(fields['values'], 'en') or 'no numbers'}."]
+    lines = [head, f"Situation: {_numbers(fields['values'], 'en') or 'no numbers'}."]
     if hit["backlog_parcels"] is not None:
         hours = hit["hours_to_clear"]
         lines.append(

@@ -135,7 +135,7 @@ async def test_while_the_network_fires_hub_alerts_come_as_one_digest(
 async def test_silenced_alerts_are_recorded_but_not_sent(
     make_service: ServiceFactory, clock: Clock
 ) -> None:
-    from alerts.silence import Matcher
+    from alerts.delivery.silence import Matcher
 
     receiver = FakeReceiver()
     service = await make_service(config(), transport=receiver.transport())

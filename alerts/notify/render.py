@@ -18,7 +18,7 @@ from typing import Literal
 from alerts.measures_text import digest_suffix, message_lines
 from alerts.model import Alert
 from alerts.notify.base import Notification, NotificationItem
-from alerts.texts import (
+from alerts.notify.texts import (
     LEVEL_EMOJI,
     format_values,
     kind_label,
