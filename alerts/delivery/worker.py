@@ -26,7 +26,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts.config import AlertingConfig
@@ -38,17 +37,15 @@ from alerts.metrics import AlertMetrics
 from alerts.model import Alert, AlertChange
 from alerts.notify.alertmanager import AlertmanagerNotifier
 from alerts.notify.base import Notification, NotificationItem, Notifier, NotifyError
-from alerts.store import outbox, repository
+from alerts.store import alert_states, outbox, repository
 from alerts.store.duty import with_duty
 from alerts.store.mitigations import with_measures
-from alerts.store.models import AlertRow
 from alerts.store.silences import silences_in_force
 from storage.db import Database
 
 log = logging.getLogger(__name__)
 FOLLOW_UP_EVERY_S = 10.0
 """How often a deliverer looks for follow-ups (a scan of the firing alerts and their rows)."""
-ID_CHUNK = 1000  # ids per IN (…): well under every driver's limit on bound parameters
 
 
 @dataclass(slots=True)
@@ -155,7 +152,7 @@ class Deliverer:
         told_before = None if shortest is None else wall_now - timedelta(seconds=shortest)
         async with self._db.sessionmaker() as session:
             heard = await outbox.heard_of_firing(session, told_before=told_before)
-            alerts = await _firing_alerts(session, {alert_id for alert_id, _ in heard})
+            alerts = await alert_states.firing_alerts(session, {alert_id for alert_id, _ in heard})
             silences = await silences_in_force(session, now=wall_now) if alerts else []
         due = escalate.follow_ups(alerts, heard, silences, self._config, wall_now=wall_now)
         if not due:
@@ -201,30 +198,13 @@ class Deliverer:
         self, session: AsyncSession, items: Sequence[NotificationItem], *, wall_now: datetime
     ) -> DeliveryState:
         followed = {i.alert.id for i in items if i.kind in ("escalation", "reminder")}
-        acked: set[str] = set()
-        firing: set[str] = set()
-        if followed:
-            rows = await session.execute(
-                select(AlertRow.id, AlertRow.acked_at, AlertRow.state).where(
-                    AlertRow.id.in_(followed)
-                )
-            )
-            for alert_id, acked_at, alert_state in rows:
-                if acked_at is not None:
-                    acked.add(alert_id)
-                if alert_state == "firing":
-                    firing.add(alert_id)
-        network = await session.scalar(
-            select(AlertRow.id)
-            .where(AlertRow.rule == NETWORK_RULE, AlertRow.state == "firing")
-            .limit(1)
-        )
+        acked, firing = await alert_states.acked_and_firing(session, followed)
         longest_interval = max(i.group_interval_s for i in items)
         return DeliveryState(
             silences=await silences_in_force(session, now=wall_now),
             acked_alert_ids=acked,
             not_firing_alert_ids=followed - firing,
-            network_firing=network is not None,
+            network_firing=await alert_states.rule_firing(session, NETWORK_RULE),
             last_sent=await outbox.last_sent_by_group(
                 session, since=wall_now - timedelta(seconds=longest_interval)
             ),
@@ -342,19 +322,6 @@ class Deliverer:
         self._metrics.count_notifications(
             message.receiver, "retry", len(message.items) - len(failed)
         )
-
-
-async def _firing_alerts(session: AsyncSession, ids: set[str]) -> list[Alert]:
-    ordered = sorted(ids)
-    alerts: list[Alert] = []
-    for start in range(0, len(ordered), ID_CHUNK):
-        rows = await session.scalars(
-            select(AlertRow).where(
-                AlertRow.id.in_(ordered[start : start + ID_CHUNK]), AlertRow.state == "firing"
-            )
-        )
-        alerts.extend(repository.to_alert(row) for row in rows)
-    return alerts
 
 
 def _follow_up(due: escalate.FollowUp) -> outbox.NewNotification:
