@@ -170,15 +170,7 @@ async def declare_mitigation(
         raise HTTPException(status_code=404, detail=f"hub_id: no hub {body.hub_id} of yours")
     if hub is None:
         raise field_error("body", "hub_id", f"no hub {body.hub_id}")
-    new = NewMitigation(
-        hub_id=body.hub_id,
-        carrier=hub["carrier"],
-        kind=body.kind,
-        starts_at=body.starts_at,
-        planned_end_at=body.planned_end_at,
-        expected_effect=body.expected_effect,
-        note=body.note,
-    )
+    new = NewMitigation(carrier=hub["carrier"], **body.model_dump())
     async with database.sessionmaker.begin() as session:
         made = await add_mitigation(
             session, new, declared_by=principal.name, wall_now=datetime.now(UTC)
