@@ -26,16 +26,16 @@ def from_row(cls: type[D], row: object, **given: Any) -> D:
 
     The row's values are trusted as the store's writers made them (a state column holds one of
     the ``Literal``'s strings because only those are written)."""
-    read = {name: getattr(row, name) for name in field_names(cls) if name not in given}
+    read = {name: getattr(row, name) for name in _field_names(cls) if name not in given}
     return cls(**read, **given)
 
 
 def field_values(obj: DataclassInstance, *, leave_out: tuple[str, ...] = ()) -> dict[str, Any]:
     """The fields of ``obj`` by name, nested objects as they are (unlike ``asdict``)."""
-    return {name: getattr(obj, name) for name in field_names(type(obj)) if name not in leave_out}
+    return {name: getattr(obj, name) for name in _field_names(type(obj)) if name not in leave_out}
 
 
 @cache
-def field_names(cls: type[DataclassInstance]) -> tuple[str, ...]:
+def _field_names(cls: type[DataclassInstance]) -> tuple[str, ...]:
     """The names of ``cls``'s fields, in order (read once per class)."""
     return tuple(field.name for field in fields(cls))
