@@ -18,7 +18,7 @@ neither their signals nor their absence change anything here.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 
 from alerts.config import RulePeriods
@@ -85,22 +85,7 @@ def start(
     signal: Signal, *, now: datetime, periods: RulePeriods, new_id: Callable[[], str]
 ) -> tuple[Alert, AlertChange]:
     """A new alert for a signal with no active alert: pending, or firing at once."""
-    alert = Alert(
-        id=new_id(),
-        fingerprint=signal.fingerprint,
-        rule=signal.rule,
-        scope=signal.scope,
-        subject=signal.subject,
-        level=signal.level,
-        state="pending",
-        hub_id=signal.hub_id,
-        carrier=signal.carrier,
-        province=signal.province,
-        summary=signal.summary,
-        summary_en=signal.summary_en,
-        values_json=signal.values_json,
-        started_at=now,
-    )
+    alert = Alert(id=new_id(), state="pending", started_at=now, **asdict(signal))
     if periods.pending_s <= 0:
         alert = replace(alert, state="firing", fired_at=now)
         return alert, AlertChange(kind="firing", alert=alert, at=now)
