@@ -4,6 +4,7 @@
     route       who hears an alert, grouped how (read by the evaluation too, to record rows)
     escalate    escalations, pages after a silence, reminders: decisions with ``wall_now``
     dispatch    a pass's plan: suppress, group interval, group, inhibit, rate limit
+    retry       after a failed send: the back-off, and when to give up
     silence     silences: label matchers in a wall-clock window
     inhibit     while the network alert fires, hub notifications go out as one digest
 

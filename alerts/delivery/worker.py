@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts.config import AlertingConfig
-from alerts.delivery import escalate, route
+from alerts.delivery import escalate, retry, route
 from alerts.delivery.dispatch import RATE_WINDOW, DeliveryState, plan
 from alerts.delivery.inhibit import NETWORK_RULE
 from alerts.delivery.silence import silenced_by
@@ -306,22 +306,19 @@ class Deliverer:
         self, message: Notification, *, error: str, retryable: bool, wall_now: datetime
     ) -> None:
         log.warning("notify %s failed (retryable=%s): %s", message.receiver, retryable, error)
+        settings = self._config.outbox
+        if retryable:
+            retries = retry.after_failure(message.items, wall_now=wall_now, settings=settings)
+            final = f"gave up after {timedelta(seconds=settings.give_up_after_s)}: {error}"
+        else:
+            retries = retry.Retries(again=[], given_up=[i.outbox_id for i in message.items])
+            final = error
         async with self._db.sessionmaker.begin() as session:
-            if retryable:
-                failed = await outbox.retry_later(
-                    session,
-                    message.items,
-                    wall_now=wall_now,
-                    error=error,
-                    settings=self._config.outbox,
-                )
-            else:
-                failed = [item.outbox_id for item in message.items]
-                await outbox.mark_failed(session, failed, error=error)
-        self._metrics.count_notifications(message.receiver, "failed", len(failed))
-        self._metrics.count_notifications(
-            message.receiver, "retry", len(message.items) - len(failed)
-        )
+            await outbox.retry_at(session, retries.again, error=error)
+            if retries.given_up:
+                await outbox.mark_failed(session, retries.given_up, error=final)
+        self._metrics.count_notifications(message.receiver, "failed", len(retries.given_up))
+        self._metrics.count_notifications(message.receiver, "retry", len(retries.again))
 
 
 def _follow_up(due: escalate.FollowUp) -> outbox.NewNotification:

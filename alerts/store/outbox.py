@@ -9,6 +9,8 @@ lose neither. Delivery then works on rows only:
                           └──► suppressed      a silence muted it, or an escalation or reminder
                                                of an alert acknowledged (or resolved) meanwhile
 
+This module reads and writes the rows; ``delivery.retry`` decides when a failed one is tried again.
+
 A claim is a lease (``claimed_until``) held by one pass (``claimed_by``, its token): if the
 process dies mid-send the lease runs out and the rows are due again, so delivery is at least
 once; receivers get a stable notification id (the webhook's ``X-Peakwatch-Notification-Id``) to
@@ -55,13 +57,6 @@ class NewNotification:
     firing_for_s: float | None = None
     dedup_key: str | None = None
     """Set on follow-ups: a second row with the same key is not recorded."""
-
-
-def backoff_s(attempts: int, settings: OutboxSettings) -> float:
-    """Seconds before attempt ``attempts + 1``: doubling from the initial delay, capped."""
-    return float(
-        min(settings.backoff_max_s, settings.backoff_initial_s * 2 ** max(attempts - 1, 0))
-    )
 
 
 async def enqueue(
@@ -240,36 +235,30 @@ async def mark_suppressed(session: AsyncSession, reasons: Mapping[int, str]) -> 
         await session.execute(update(OutboxRow), rows)
 
 
-async def retry_later(
-    session: AsyncSession,
-    items: Sequence[NotificationItem],
-    *,
-    wall_now: datetime,
-    error: str,
-    settings: OutboxSettings,
-) -> list[int]:
-    """Schedule another attempt with back-off; rows past ``give_up_after_s`` fail. Failed ids."""
-    give_up = timedelta(seconds=settings.give_up_after_s)
-    retry_rows, failed = [], []
-    for item in items:
-        if wall_now - item.created_at >= give_up:
-            failed.append(item.outbox_id)
-            continue
-        delay = timedelta(seconds=backoff_s(item.attempts + 1, settings))
-        retry_rows.append(
-            {
-                "id": item.outbox_id,
-                "attempts": item.attempts + 1,
-                "next_attempt_at": wall_now + delay,
-                "claimed_until": None,
-                "last_error": error[:2000],
-            }
-        )
-    if retry_rows:
-        await session.execute(update(OutboxRow), retry_rows)
-    if failed:
-        await mark_failed(session, failed, error=f"gave up after {give_up}: {error}")
-    return failed
+@dataclass(frozen=True, slots=True)
+class NextAttempt:
+    """Try row ``outbox_id`` again at ``at``; ``attempts`` have failed so far."""
+
+    outbox_id: int
+    attempts: int
+    at: datetime
+
+
+async def retry_at(session: AsyncSession, retries: Sequence[NextAttempt], *, error: str) -> None:
+    """Release rows for another attempt at the given times (``delivery.retry`` decides them);
+    ``last_error`` keeps why the last one failed."""
+    rows = [
+        {
+            "id": retry.outbox_id,
+            "attempts": retry.attempts,
+            "next_attempt_at": retry.at,
+            "claimed_until": None,
+            "last_error": error[:2000],
+        }
+        for retry in retries
+    ]
+    if rows:
+        await session.execute(update(OutboxRow), rows)
 
 
 async def defer(session: AsyncSession, until: Mapping[int, datetime]) -> None:

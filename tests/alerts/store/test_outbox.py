@@ -1,22 +1,21 @@
 """The outbox on SQLite and PostgreSQL: rows leased by one deliverer at a time (and renewed only
-by it), a whole group taken together, back-off that doubles up to a cap, giving up after the
-configured time, a follow-up recorded once however many replicas decide it."""
+by it), a whole group taken together, a retried row due again at its time and a failed one never,
+a follow-up recorded once however many replicas decide it."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
-
 from alerts.config import OutboxSettings
 from alerts.store.outbox import (
     NewNotification,
-    backoff_s,
+    NextAttempt,
     claim_due,
     enqueue,
+    mark_failed,
     pending_count,
     renew,
-    retry_later,
+    retry_at,
 )
 from storage.db import Database
 from tests.alerts.factories import WALL0, alert
@@ -36,13 +35,6 @@ def note(
         group_interval_s=60,
         dedup_key=dedup_key,
     )
-
-
-@pytest.mark.parametrize(
-    ("attempts", "delay_s"), [(1, 5), (2, 10), (3, 20), (4, 40), (5, 60), (12, 60)]
-)
-def test_backoff_doubles_up_to_the_cap(attempts: int, delay_s: float) -> None:
-    assert backoff_s(attempts, SETTINGS) == delay_s
 
 
 async def test_a_lease_keeps_other_deliverers_off(store: Database) -> None:
@@ -78,29 +70,21 @@ async def test_a_due_group_takes_its_later_rows_along(store: Database) -> None:
     assert sorted(i.alert.subject for i in claimed) == ["A", "B"]
 
 
-async def test_retry_later_then_give_up(store: Database) -> None:
+async def test_a_retried_row_is_due_again_at_its_time_and_a_failed_one_never(
+    store: Database,
+) -> None:
     async with store.sessionmaker.begin() as session:
         await enqueue(session, [note("A")], wall_now=WALL0)
     async with store.sessionmaker.begin() as session:
         [row] = await claim_due(session, wall_now=WALL0, settings=SETTINGS, claimant="a")
-        assert (
-            await retry_later(session, [row], wall_now=WALL0, error="503", settings=SETTINGS) == []
-        )
+        later = WALL0 + timedelta(seconds=5)
+        await retry_at(session, [NextAttempt(row.outbox_id, attempts=1, at=later)], error="503")
     async with store.sessionmaker.begin() as session:
-        assert (
-            await claim_due(
-                session, wall_now=WALL0 + timedelta(seconds=4), settings=SETTINGS, claimant="a"
-            )
-            == []
-        )
-        [again] = await claim_due(
-            session, wall_now=WALL0 + timedelta(seconds=5), settings=SETTINGS, claimant="a"
-        )
-        assert again.attempts == 1
-        late = WALL0 + timedelta(hours=1)
-        assert await retry_later(
-            session, [again], wall_now=late, error="503", settings=SETTINGS
-        ) == [row.outbox_id]
+        early = later - timedelta(seconds=1)
+        assert await claim_due(session, wall_now=early, settings=SETTINGS, claimant="b") == []
+        [again] = await claim_due(session, wall_now=later, settings=SETTINGS, claimant="b")
+        assert (again.outbox_id, again.attempts) == (row.outbox_id, 1)
+        await mark_failed(session, [again.outbox_id], error="gave up")
     async with store.sessionmaker() as session:
         assert await pending_count(session) == 0
 
