@@ -14,15 +14,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import time
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote_plus
 
-import httpx
-
 from alerts.config import DingTalkReceiver
 from alerts.notify.base import Notification, check_robot_reply, post
+from alerts.notify.http import HttpNotifier
 from alerts.notify.render import Renderer
 
 MAX_MARKDOWN_BYTES = 18_000  # DingTalk's limit is 20,000; leave room for the title and JSON
@@ -60,23 +57,8 @@ def message(
     }
 
 
-class DingTalkNotifier:
+class DingTalkNotifier(HttpNotifier[DingTalkReceiver]):
     """Sends markdown to one DingTalk robot."""
-
-    def __init__(
-        self,
-        config: DingTalkReceiver,
-        *,
-        renderer: Renderer,
-        client: httpx.AsyncClient,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        self._config, self._renderer, self._client, self._clock = config, renderer, client, clock
-
-    @property
-    def name(self) -> str:
-        """The receiver's name."""
-        return self._config.name
 
     async def notify(self, notification: Notification) -> None:
         """POST one markdown message (signed when a secret is configured)."""

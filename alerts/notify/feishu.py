@@ -14,14 +14,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import time
-from collections.abc import Callable
 from typing import Any
-
-import httpx
 
 from alerts.config import FeishuReceiver
 from alerts.notify.base import Notification, check_robot_reply, post
+from alerts.notify.http import HttpNotifier
 from alerts.notify.render import Renderer
 from alerts.notify.texts import text
 from core.levels import LEVEL_RANK
@@ -79,23 +76,8 @@ def _button(label: str, url: str, kind: str) -> dict[str, Any]:
     }
 
 
-class FeishuNotifier:
+class FeishuNotifier(HttpNotifier[FeishuReceiver]):
     """Sends interactive cards to one Feishu bot."""
-
-    def __init__(
-        self,
-        config: FeishuReceiver,
-        *,
-        renderer: Renderer,
-        client: httpx.AsyncClient,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        self._config, self._renderer, self._client, self._clock = config, renderer, client, clock
-
-    @property
-    def name(self) -> str:
-        """The receiver's name."""
-        return self._config.name
 
     async def notify(self, notification: Notification) -> None:
         """POST one card (signed when a secret is configured)."""

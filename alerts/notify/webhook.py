@@ -15,14 +15,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import time
-from collections.abc import Callable
 from typing import Any
-
-import httpx
 
 from alerts.config import WebhookReceiver
 from alerts.notify.base import Notification, post
+from alerts.notify.http import HttpNotifier
 from alerts.notify.render import Renderer
 from core.levels import LEVEL_COLOURS
 
@@ -63,23 +60,8 @@ def body(notification: Notification, renderer: Renderer) -> dict[str, Any]:
     }
 
 
-class WebhookNotifier:
+class WebhookNotifier(HttpNotifier[WebhookReceiver]):
     """POSTs the JSON body to ``url``."""
-
-    def __init__(
-        self,
-        config: WebhookReceiver,
-        *,
-        renderer: Renderer,
-        client: httpx.AsyncClient,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        self._config, self._renderer, self._client, self._clock = config, renderer, client, clock
-
-    @property
-    def name(self) -> str:
-        """The receiver's name."""
-        return self._config.name
 
     async def notify(self, notification: Notification) -> None:
         """POST one message; signed when a secret is configured."""
