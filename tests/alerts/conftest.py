@@ -15,9 +15,10 @@ from alerts.service import AlertService
 from storage.db import Database, open_database
 from tests.alerts.factories import Clock
 from tests.support.alertmanager import alertmanager
+from tests.support.database import database, database_url
 from tests.support.postgres import postgres_server, postgres_url
 
-__all__ = ["alertmanager", "postgres_server", "postgres_url"]
+__all__ = ["alertmanager", "database", "database_url", "postgres_server", "postgres_url"]
 
 ServiceFactory = Callable[..., Awaitable[AlertService]]
 
@@ -32,23 +33,16 @@ async def sqlite_db(tmp_path: Path) -> AsyncIterator[Database]:
         await db.close()
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+@pytest.fixture
+def store_url(database_url: str) -> str:
     """An empty store's URL, once on SQLite and once on a real PostgreSQL."""
-    if request.param == "sqlite":
-        return f"sqlite+aiosqlite:///{tmp_path / 'store.db'}"
-    url: str = request.getfixturevalue("postgres_url")
-    return url
+    return database_url
 
 
 @pytest.fixture
-async def store(store_url: str) -> AsyncIterator[Database]:
+def store(database: Database) -> Database:
     """An open store migrated to head, on each back end."""
-    db = await open_database(store_url)
-    try:
-        yield db
-    finally:
-        await db.close()
+    return database
 
 
 @pytest.fixture
