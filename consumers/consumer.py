@@ -63,6 +63,7 @@ class _Fetched:
     epoch: int  # the assignment they were fetched under (-1: it changed meanwhile)
     records: list[Any]
     next_offsets: dict[int, int]
+    newest_ms: int = 0  # the newest produce time (record timestamp) among them
 
 
 @dataclass(frozen=True)
@@ -232,8 +233,8 @@ class HubEventConsumer:
                 dlq_topic=self.topics.dlq,
                 source_topic=self.topics.events,
             )
-            behind_s = max(0.0, time.time() - max(r.timestamp for r in fetched.records) / 1000)
-            self._count(outcome, fetched.records)
+            behind_s = max(0.0, time.time() - fetched.newest_ms / 1000)
+            self._count(outcome, fetched)
         else:
             steps = await self._idle_steps()
         await self._hand_on(steps, behind_s)
@@ -323,10 +324,12 @@ class HubEventConsumer:
             if tp.partition in self.assigned
         }
         kept = {partition: part for partition, part in kept.items() if part}
+        records = [record for part in kept.values() for record in part]
         return _Fetched(
             epoch=epoch if epoch == self._epoch else -1,  # a rebalance ran during getmany
-            records=[record for part in kept.values() for record in part],
+            records=records,
             next_offsets={partition: part[-1].offset + 1 for partition, part in kept.items()},
+            newest_ms=max((record.timestamp for record in records), default=0),
         )
 
     def _rewind(self) -> None:
@@ -357,7 +360,7 @@ class HubEventConsumer:
         async with self._engine_turn:
             if fetched.epoch != self._epoch:
                 return None, []
-            produced_ms = max(raw.timestamps_ms)
+            produced_ms = fetched.newest_ms
             idleness = self.idleness(produced_ms).without(set(fetched.next_offsets))
             outcome, steps = await asyncio.to_thread(self._ingest_and_step, raw, idleness)
             self.next_offsets.update(fetched.next_offsets)
@@ -440,9 +443,9 @@ class HubEventConsumer:
             feed_stopped_for_ms=None if stopped_s is None else int(stopped_s * 1000),
         )
 
-    def _count(self, outcome: BatchOutcome, records: list[Any]) -> None:
+    def _count(self, outcome: BatchOutcome, fetched: _Fetched) -> None:
         metrics = self.metrics
-        metrics.batch_records.observe(len(records))
+        metrics.batch_records.observe(len(fetched.records))
         metrics.records.labels("applied").inc(outcome.applied)
         metrics.records.labels("duplicate").inc(outcome.duplicate)
         metrics.records.labels("late").inc(outcome.late)
@@ -451,8 +454,7 @@ class HubEventConsumer:
             metrics.records.labels(label).inc()
             metrics.dlq.labels(letter.reason_code).inc()
         now_ms = time.time() * 1000
-        newest_ms = max(record.timestamp for record in records)
-        metrics.state_latency.observe(max(0.0, (now_ms - newest_ms) / 1000))
+        metrics.state_latency.observe(max(0.0, (now_ms - fetched.newest_ms) / 1000))
 
     def _update_lag(self) -> None:
         for partition in self.assigned:
